@@ -1,0 +1,53 @@
+"""Value types at the YAML edge: durations ("10s", "5m", "1h") and byte sizes ("5MiB")."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+_SIZE = re.compile(r"^\s*(?P<n>\d+)\s*(?P<unit>B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {
+    "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
+}  # fmt: skip
+
+
+def parse_duration(value: object) -> timedelta:
+    """Accept `timedelta`, a number of seconds or a string like "500ms", "10s", "1h"."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 10s, 5m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match["n"]) * _UNIT_SECONDS[match["unit"]]
+    else:
+        raise ValueError(f"expected a duration such as 10s, 5m or 1h, got {value!r}")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return timedelta(seconds=seconds)
+
+
+def parse_size(value: object) -> int:
+    """Accept a number of bytes or a string like "5MiB", "512KB"."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and (match := _SIZE.match(value)):
+        return int(match["n"]) * _UNIT_BYTES[(match["unit"] or "b").lower()]
+    raise ValueError(f"expected a size such as 5MiB or 512KB, got {value!r}")
+
+
+def _format_duration(value: timedelta) -> str:
+    return f"{value.total_seconds():g}s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration, return_type=str)
+]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]

@@ -1,0 +1,96 @@
+"""Every error Hookline raises on purpose descends from `HooklineError`.
+
+    HooklineError                 docstring = default message
+    ├── ConfigError               file, line, key path   -> `hookline check` exits 2
+    ├── VerificationError         reason (never a secret) -> 401
+    ├── UnknownSourceError                                -> 404
+    ├── PayloadTooLargeError                              -> 413
+    ├── MalformedPayloadError                             -> 400
+    ├── StoreError                driver error as __cause__
+    │   └── StoreUnavailableError                         -> 503 (the sender retries)
+    ├── TemplateError             template, line          -> check-time error / dead delivery
+    └── NotFoundError             an id that is not stored -> 404
+"""
+
+from __future__ import annotations
+
+
+class HooklineError(Exception):
+    """Something went wrong in Hookline."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(HooklineError):
+    """The configuration is invalid."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key_path: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.key_path = key_path
+        self.problem = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + ": "
+        key = f"{self.key_path}: " if self.key_path else ""
+        return f"{where}{key}{self.problem}"
+
+
+class ConfigErrors(HooklineError):
+    """The configuration has several errors; `errors` lists each one, located."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class VerificationError(HooklineError):
+    """The request's signature or credentials could not be verified."""
+
+
+class UnknownSourceError(HooklineError):
+    """No source with this name is configured."""
+
+
+class PayloadTooLargeError(HooklineError):
+    """The request body is larger than the configured limit."""
+
+
+class MalformedPayloadError(HooklineError):
+    """The request body could not be parsed."""
+
+
+class StoreError(HooklineError):
+    """The store failed to perform an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached right now; try again later."""
+
+
+class TemplateError(HooklineError):
+    """A template or condition could not be compiled or rendered."""
+
+    def __init__(self, message: str, *, template: str | None = None, line: int | None = None):
+        self.template = template
+        self.line = line
+        super().__init__(message)
+
+
+class NotFoundError(HooklineError):
+    """No such object is stored."""
