@@ -1,15 +1,15 @@
 """Every error Hookline raises on purpose descends from `HooklineError`.
 
-    HooklineError                 docstring = default message
-    ├── ConfigError               file, line, key path   -> `hookline check` exits 2
-    ├── VerificationError         reason (never a secret) -> 401
-    ├── UnknownSourceError                                -> 404
-    ├── PayloadTooLargeError                              -> 413
-    ├── MalformedPayloadError                             -> 400
-    ├── StoreError                driver error as __cause__
-    │   └── StoreUnavailableError                         -> 503 (the sender retries)
-    ├── TemplateError             template, line          -> check-time error / dead delivery
-    └── NotFoundError             an id that is not stored -> 404
+HooklineError                 docstring = default message
+├── ConfigError               file, line, key path   -> `hookline check` exits 2
+├── VerificationError         reason (never a secret) -> 401
+├── UnknownSourceError                                -> 404
+├── PayloadTooLargeError                              -> 413
+├── MalformedPayloadError                             -> 400
+├── StoreError                driver error as __cause__
+│   └── StoreUnavailableError                         -> 503 (the sender retries)
+├── TemplateError             template, line          -> check-time error / dead delivery
+└── NotFoundError             an id that is not stored -> 404
 """
 
 from __future__ import annotations
@@ -94,3 +94,28 @@ class TemplateError(HooklineError):
 
 class NotFoundError(HooklineError):
     """No such object is stored."""
+
+
+# One exception -> (HTTP status, error code) table for /hooks and /api alike.
+HTTP_ERRORS: dict[type[HooklineError], tuple[int, str]] = {
+    VerificationError: (401, "invalid_signature"),
+    UnknownSourceError: (404, "unknown_source"),
+    NotFoundError: (404, "not_found"),
+    PayloadTooLargeError: (413, "payload_too_large"),
+    MalformedPayloadError: (400, "malformed_payload"),
+    StoreUnavailableError: (503, "storage_unavailable"),
+    StoreError: (503, "storage_error"),
+}
+
+
+def http_error(exc: HooklineError) -> tuple[int, dict[str, dict[str, str]]]:
+    """The status and the JSON error envelope `{"error": {"code", "message"}}` for `exc`."""
+    for kind in type(exc).__mro__:
+        if kind in HTTP_ERRORS:
+            status, code = HTTP_ERRORS[kind]
+            return status, envelope(code, exc.message)
+    return 500, envelope("internal_error", "internal error")
+
+
+def envelope(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}

@@ -66,6 +66,7 @@ class NewDelivery:
     route: str
     action_index: int
     action: str
+    error: str | None = None  # set when the route's condition failed: the delivery starts dead
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
-from markupsafe import Markup
 
 from hookline.errors import TemplateError
 
@@ -39,14 +38,7 @@ def _make_env(escape: Escape, undefined: type[jinja2.Undefined]) -> ImmutableSan
         finalize=escape_markdown_v2 if escape == "markdown" else None,
         keep_trailing_newline=True,
     )
-    env.filters["tojson"] = _tojson
     return env
-
-
-def _tojson(value: Any) -> Markup:
-    import orjson
-
-    return Markup(orjson.dumps(value, default=str).decode())
 
 
 _ENVS: dict[tuple[Escape, bool], ImmutableSandboxedEnvironment] = {}
@@ -147,7 +139,9 @@ class Template:
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(
             _validate_template,
-            core_schema.union_schema([core_schema.is_instance_schema(cls), core_schema.str_schema()]),
+            core_schema.union_schema(
+                [core_schema.is_instance_schema(cls), core_schema.str_schema()]
+            ),
             serialization=core_schema.plain_serializer_function_ser_schema(lambda t: t.source),
         )
 
@@ -198,7 +192,9 @@ class Condition:
     ) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(
             _validate_condition,
-            core_schema.union_schema([core_schema.is_instance_schema(cls), core_schema.str_schema()]),
+            core_schema.union_schema(
+                [core_schema.is_instance_schema(cls), core_schema.str_schema()]
+            ),
             serialization=core_schema.plain_serializer_function_ser_schema(lambda c: c.source),
         )
 
@@ -249,6 +245,4 @@ def _evaluate(expression: str, source: str, ctx: RenderContext) -> Any:
             str(result)  # StrictUndefined raises here with the missing name
         return result
     except Exception as exc:  # any error inside user template code is a template error
-        raise TemplateError(
-            f"cannot render {source!r}: {_describe(exc)}", template=source
-        ) from exc
+        raise TemplateError(f"cannot render {source!r}: {_describe(exc)}", template=source) from exc

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict
-
 from yarl import URL
 
 from hookline.actions.outbound import DestinationRefusedError, OutboundGuard

@@ -24,7 +24,11 @@ class RetryPolicy(BaseModel):
     max_backoff: Duration = timedelta(hours=1)
 
     def delay(
-        self, attempt: int, *, retry_after: timedelta | None = None, rng: random.Random | None = None
+        self,
+        attempt: int,
+        *,
+        retry_after: timedelta | None = None,
+        rng: random.Random | None = None,
     ) -> timedelta | None:
         """How long to wait after failed attempt number `attempt` (1-based); None: give up.
 
@@ -37,7 +41,7 @@ class RetryPolicy(BaseModel):
             self.backoff.total_seconds() * 2 ** min(attempt - 1, 62),
             self.max_backoff.total_seconds(),
         )
-        jittered = base / 2 + (rng or random).uniform(0, base / 2)  # noqa: S311 - not crypto
+        jittered = base / 2 + (rng or random).uniform(0, base / 2)
         if retry_after is not None:
             return max(retry_after, timedelta(0))
         return timedelta(seconds=jittered)

@@ -1,0 +1,1 @@
+"""The management API (`/api/...`): events, deliveries, attempts and replay."""

@@ -1,0 +1,369 @@
+"""The `hookline` command. Config is loaded here, once, and passed down explicitly.
+
+Precedence for settings: flag > HOOKLINE_* environment variable > config file > default.
+Exit codes: 0 ok, 1 runtime error, 2 configuration or usage error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hookline import __version__, logs
+from hookline.config.loader import load
+from hookline.config.models import Config
+from hookline.errors import ConfigError, ConfigErrors, HooklineError
+from hookline.models import DeliveryStatus, EventFilter
+from hookline.redact import Redactor
+from hookline.store.base import Store, open_store
+
+app = typer.Typer(
+    name="hookline",
+    help="Self-hosted webhook gateway: receive, verify, store, route and deliver webhooks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="HOOKLINE_CONFIG", help="Config file (YAML).")
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="HOOKLINE_DATABASE_URL",
+        help="Database URL or SQLite path (default: hookline.db beside the config).",
+    ),
+]
+HostOption = Annotated[str | None, typer.Option(envvar="HOOKLINE_HOST", help="Bind address.")]
+PortOption = Annotated[int | None, typer.Option(envvar="HOOKLINE_PORT", help="Bind port.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs, tracebacks.")]
+JsonLogsOption = Annotated[bool, typer.Option("--json-logs", help="Log as JSON lines.")]
+
+
+def main() -> None:
+    app()
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load(path)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+def _database(config: Config, path: Path, database: str | None) -> str:
+    if database:
+        return database
+    if config.database:
+        return config.database
+    return str(path.resolve().parent / "hookline.db")
+
+
+def _store(config: Config, path: Path, database: str | None) -> Store:
+    try:
+        return open_store(_database(config, path, database), config_dir=path.resolve().parent)
+    except ConfigError as exc:
+        err.print(f"{path}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: HooklineError, verbose: bool = False) -> typer.Exit:
+    err.print(f"error: {exc.message}", markup=False, highlight=False)
+    cause = exc.__cause__
+    while cause is not None:
+        err.print(f"  caused by: {cause}", markup=False, highlight=False)
+        cause = cause.__cause__
+    return typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print Hookline's version."""
+    out.print(__version__)
+
+
+@app.command()
+def check(config: ConfigOption = Path("hookline.yaml")) -> None:
+    """Validate a config file: every key, provider, action, condition and template."""
+    loaded = _load(config)
+    warnings = [
+        f"{config}: sources.{name}.verify.provider: 'none' accepts unauthenticated requests"
+        for name, source in loaded.sources.items()
+        if source.verify.provider == "none"
+    ]
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    out.print(
+        f"{config}: OK ({len(loaded.sources)} source(s), {len(loaded.routes)} route(s))",
+        markup=False,
+    )
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the sample.")] = Path(
+        "hookline.yaml"
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented sample config (Stripe → Telegram)."""
+    from importlib import resources
+
+    if path.exists() and not force:
+        err.print(f"{path} exists; use --force to overwrite", markup=False)
+        raise typer.Exit(2)
+    sample = (resources.files("hookline") / "sample.yaml").read_text(encoding="utf-8")
+    path.write_text(sample, encoding="utf-8")
+    out.print(f"wrote {path}; check it with: hookline check -c {path}", markup=False)
+
+
+def _serve(
+    config_path: Path,
+    database: str | None,
+    host: str | None,
+    port: int | None,
+    *,
+    with_worker: bool,
+    verbose: bool,
+    json_logs: bool,
+) -> None:
+    import uvicorn
+
+    from hookline.app import create_app
+    from hookline.runtime import Runtime
+
+    config = _load(config_path)
+    logs.configure(verbose=verbose, json=json_logs, redactor=Redactor(config.secrets()))
+    store = _store(config, config_path, database)
+    runtime = Runtime(config, store, with_worker=with_worker)
+    bind_host = host or config.server.host
+    bind_port = config.server.port if port is None else port
+    roles = "HTTP and worker" if with_worker else "HTTP only"
+    where = _database(config, config_path, database)
+    typer.echo(
+        f"Hookline {__version__} listening on http://{bind_host}:{bind_port} "
+        f"({roles}; database {where})",
+        err=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime),
+            host=bind_host,
+            port=bind_port,
+            lifespan="on",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=int(config.delivery.timeout.total_seconds()) + 10,
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    verbose: VerboseOption = False,
+    json_logs: JsonLogsOption = False,
+) -> None:
+    """Start the HTTP server and the delivery worker in one process."""
+    _serve(config, database, host, port, with_worker=True, verbose=verbose, json_logs=json_logs)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    verbose: VerboseOption = False,
+    json_logs: JsonLogsOption = False,
+) -> None:
+    """Start the HTTP server only (ingest, API); run workers separately."""
+    _serve(config, database, host, port, with_worker=False, verbose=verbose, json_logs=json_logs)
+
+
+@app.command()
+def worker(
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+    verbose: VerboseOption = False,
+    json_logs: JsonLogsOption = False,
+) -> None:
+    """Start a delivery worker only. SIGTERM drains in-flight deliveries; a second forces."""
+    from hookline.deliver.worker import Worker
+
+    loaded = _load(config)
+    redactor = Redactor(loaded.secrets())
+    logs.configure(verbose=verbose, json=json_logs, redactor=redactor)
+    store = _store(loaded, config, database)
+
+    async def main() -> None:
+        await store.open(migrate=False)
+        runner = Worker(loaded, store, redactor=redactor)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stop_or_force, runner)
+        try:
+            await runner.run()
+        finally:
+            await store.aclose()
+
+    try:
+        asyncio.run(main())
+    except HooklineError as exc:
+        raise _fail(exc, verbose) from None
+
+
+def _stop_or_force(runner: Any) -> None:
+    if runner._stopping.is_set():  # second signal: leave; leases expire and others take over
+        os._exit(1)
+    runner.stop()
+
+
+@app.command()
+def migrate(config: ConfigOption = Path("hookline.yaml"), database: DatabaseOption = None) -> None:
+    """Apply pending database migrations."""
+    loaded = _load(config)
+    store = _store(loaded, config, database)
+
+    async def main() -> None:
+        await store.open(migrate=True)
+        await store.aclose()
+
+    try:
+        asyncio.run(main())
+    except HooklineError as exc:
+        raise _fail(exc) from None
+    out.print("database schema is up to date", markup=False)
+
+
+def _with_store(config: Path, database: str | None, work: Any) -> Any:
+    loaded = _load(config)
+    store = _store(loaded, config, database)
+
+    async def main() -> Any:
+        await store.open(migrate=False)
+        try:
+            return await work(loaded, store)
+        finally:
+            await store.aclose()
+
+    try:
+        return asyncio.run(main())
+    except HooklineError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def events(
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    type: Annotated[str | None, typer.Option(help="Only this event type.")] = None,
+    status: Annotated[
+        DeliveryStatus | None, typer.Option(help="Only events with a delivery in this status.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List stored events, newest first."""
+    from hookline.views import summary_json
+
+    query = EventFilter(source=source, type=type, status=status, limit=limit)
+    found = _with_store(config, database, lambda _c, store: store.list_events(query))
+    if as_json:
+        sys.stdout.write(orjson.dumps([summary_json(e) for e in found]).decode() + "\n")
+        return
+    table = Table("id", "received", "source", "type", "external id", "deliveries")
+    for e in found:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(e.deliveries.items())) or "-"
+        table.add_row(e.id, e.received_at.strftime("%Y-%m-%d %H:%M:%S"), e.source,
+                      e.type or "-", e.external_id or "-", counts)  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def event(
+    event_id: Annotated[str, typer.Argument(help="The event's id (evt_...).")],
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one event: headers, payload, deliveries and every attempt."""
+    from hookline.errors import NotFoundError
+    from hookline.views import event_json
+
+    async def fetch(loaded: Config, store: Store) -> dict[str, Any]:
+        found = await store.get_event(event_id)
+        if found is None:
+            raise NotFoundError(f"no event {event_id}")
+        deliveries = await store.deliveries_for(event_id)
+        return event_json(found, deliveries, Redactor(loaded.secrets()))
+
+    shown = _with_store(config, database, fetch)
+    if as_json:
+        sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    _print_event(shown)
+
+
+def _print_event(shown: dict[str, Any]) -> None:
+    out.print(f"[bold]{shown['id']}[/bold]  {shown['source']}  {shown['type'] or '-'}  "
+              f"external id {shown['external_id'] or '-'}  received {shown['received_at']}")  # fmt: skip
+    out.print_json(data=shown["payload"]) if isinstance(
+        shown["payload"], dict | list
+    ) else out.print(repr(shown["payload"]), markup=False)
+    for d in shown["deliveries"]:
+        out.print(f"\n[bold]{d['id']}[/bold]  route {d['route']} → {d['action']}  "
+                  f"[{d['status']}]  attempts {d['attempts']}", highlight=False)  # fmt: skip
+        if d["last_error"]:
+            out.print(f"  last error: {d['last_error']}", markup=False)
+        for a in d["history"]:
+            out.print(
+                f"  #{a['number']} {a['started_at']} {a['duration_ms']:.0f} ms {a['outcome']}"
+                f" {a['status_code'] or ''} {a['error'] or ''}",
+                markup=False,
+            )
+
+
+@app.command()
+def replay(
+    target_id: Annotated[
+        str, typer.Argument(help="An event id (evt_...) or delivery id (dlv_...).")
+    ],
+    config: ConfigOption = Path("hookline.yaml"),
+    database: DatabaseOption = None,
+) -> None:
+    """Replay an event through the current routes, or start a new series for one delivery."""
+    from hookline.replay import replay_delivery, replay_event
+
+    async def work(loaded: Config, store: Store) -> str:
+        if target_id.startswith("dlv_"):
+            delivery = await replay_delivery(store, target_id)
+            return f"delivery {delivery.id} queued again ({delivery.route} → {delivery.action})"
+        created = await replay_event(loaded, store, target_id)
+        return f"event {target_id} replayed: {len(created)} new delivery(ies)"
+
+    out.print(_with_store(config, database, work), markup=False)

@@ -1,0 +1,1 @@
+"""Inbound webhooks: the lean `POST /hooks/{source}` path."""

@@ -1,0 +1,178 @@
+"""`POST /hooks/{source}` as a raw ASGI handler: the hot path, kept free of framework layers.
+
+Order matters: size limit → verify → parse → identify → route → one committed transaction
+→ 2xx. Every failure before the commit changes nothing and answers with a clear error; a
+2xx is sent only after the store says the event and its deliveries are durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+import structlog
+
+from hookline.config.models import Config, Source
+from hookline.errors import (
+    HooklineError,
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    TemplateError,
+    UnknownSourceError,
+    envelope,
+    http_error,
+)
+from hookline.ingest.payload import parse_payload
+from hookline.models import NewEvent, new_id, utcnow
+from hookline.routing import Router
+from hookline.store.base import Store
+from hookline.templating import RenderContext, event_variables
+from hookline.verify import VERIFIERS
+from hookline.verify.base import Identity, InboundRequest, Verifier
+
+log = structlog.get_logger("hookline.ingest")
+
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+JSON_HEADERS = [(b"content-type", b"application/json")]
+# Credentials (not signatures) are never stored; signatures are kept for inspection.
+_NOT_STORED = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+class IngestHandler:
+    """Handles `/hooks/{source}` for every configured source."""
+
+    def __init__(
+        self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._router = Router(config)
+        self._sources = config.sources
+        self._verifiers: dict[str, Verifier] = {
+            name: VERIFIERS.get(source.verify.provider)(source.verify)
+            for name, source in config.sources.items()
+        }
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        name = scope["path"][len("/hooks/") :].rstrip("/")
+        try:
+            status, body = await self._handle(name, scope, receive)
+        except HooklineError as exc:
+            status, payload = http_error(exc)
+            body = orjson.dumps(payload)
+            log.info("ingest.rejected", source=name, status=status, reason=exc.message)
+        await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(
+        self, name: str, scope: dict[str, Any], receive: Receive
+    ) -> tuple[int, bytes]:
+        source = self._sources.get(name)
+        if source is None:
+            raise UnknownSourceError(f"no source named {name!r} is configured")
+        if scope["method"] != "POST":
+            return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
+        headers = _headers(scope)
+        body = await _read_body(receive, headers, source.max_body_size)
+        request = InboundRequest(
+            method=scope["method"],
+            path=scope["path"],
+            headers=headers,
+            query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+            body=body,
+            client_ip=(scope.get("client") or (None,))[0],
+        )
+        now = self._clock()
+        verifier = self._verifiers[name]
+        verifier.verify(request, now=now)
+        content_type = headers.get("content-type")
+        payload = parse_payload(content_type, body)
+        identity = _identify(source, verifier, request, payload, now)
+        event = NewEvent(
+            id=new_id("evt"),
+            source=name,
+            external_id=identity.external_id,
+            type=identity.type,
+            received_at=now,
+            content_type=content_type,
+            headers={k: v for k, v in headers.items() if k not in _NOT_STORED},
+            query=dict(request.query),
+            body=body,
+        )
+        deliveries = self._router.deliveries(name, _context(event, payload))
+        result = await self._store.ingest(event, deliveries)
+        log.debug("ingest.accepted", source=name, event_id=result.event_id,
+                  duplicate=result.is_duplicate, deliveries=len(deliveries))  # fmt: skip
+        return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"body of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise MalformedPayloadError("the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _context(event: NewEvent, payload: Any) -> RenderContext:
+    return RenderContext(
+        event=event_variables(
+            id=event.id,
+            type=event.type,
+            source=event.source,
+            received_at=event.received_at,
+            external_id=event.external_id,
+        ),
+        payload=payload,
+        headers=event.headers,
+        query=event.query,
+    )
+
+
+def _identify(
+    source: Source, verifier: Verifier, request: InboundRequest, payload: Any, now: datetime
+) -> Identity:
+    """The provider's id and type, overridden by the source's `id:`/`type:` templates."""
+    identity = verifier.identify(request, payload)
+    if source.id is None and source.type is None:
+        return identity
+    ctx = RenderContext(
+        event={"source": source.name, "received_at": now.isoformat()},
+        payload=payload,
+        headers=request.headers,
+        query=request.query,
+    )
+    external_id, kind = identity.external_id, identity.type
+    try:
+        if source.id is not None:
+            external_id = source.id.render(ctx).strip() or None
+        if source.type is not None:
+            kind = source.type.render(ctx).strip() or None
+    except TemplateError as exc:
+        # The event is still stored (never lose it); it is just not deduplicated or typed.
+        log.warning("ingest.identify_failed", source=source.name, reason=exc.message)
+    return Identity(external_id, kind)
