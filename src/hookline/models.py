@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,12 +13,22 @@ from typing import Any
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_id(prefix: str) -> str:
     """A time-ordered id (48-bit milliseconds + 80 random bits, Crockford base32).
 
-    Sorting ids sorts by creation time, which gives the API stable, cheap cursors.
+    Sorting ids sorts by creation time, which gives the API stable, cheap cursors. Within
+    one millisecond, ids from this process keep increasing (as monotonic ULIDs do).
     """
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    global _last_id
+    with _id_lock:
+        value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+        if value <= _last_id:
+            value = _last_id + 1
+        _last_id = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

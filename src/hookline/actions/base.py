@@ -173,7 +173,7 @@ async def send_http(
             timeout=aiohttp.ClientTimeout(total=ctx.timeout.total_seconds()),
             **kwargs,
         ) as response:
-            body = await response.content.read(RESPONSE_READ_LIMIT)
+            body = await _read_bounded(response.content, RESPONSE_READ_LIMIT)
             return HttpAnswer(response.status, response.headers, body)
     except DestinationRefusedError as exc:
         return GiveUp(str(exc))
@@ -184,6 +184,19 @@ async def send_http(
         if isinstance(exc, aiohttp.InvalidURL):
             return GiveUp(f"invalid URL: {exc}")
         return connection_failure(exc)
+
+
+async def _read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes of the body: `read(n)` alone returns only what has arrived so far."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _refusal_in_chain(exc: BaseException) -> DestinationRefusedError | None:

@@ -273,7 +273,7 @@ def _insert_deliveries(
 ) -> None:
     conn.executemany(
         "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 d.id,
@@ -281,8 +281,9 @@ def _insert_deliveries(
                 d.route,
                 d.action_index,
                 d.action,
-                DeliveryStatus.PENDING,
-                now,
+                DeliveryStatus.DEAD if d.error else DeliveryStatus.PENDING,
+                None if d.error else now,
+                d.error,
                 now,
                 now,
             )

@@ -1,0 +1,316 @@
+"""The store contract: what every backend must do (SQLite now; PostgreSQL runs the same suite)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from hookline.errors import NotFoundError, StoreError
+from hookline.models import (
+    AttemptOutcome,
+    AttemptRecord,
+    DeliveryStatus,
+    EventFilter,
+    NewDelivery,
+    NewEvent,
+    new_id,
+    utcnow,
+)
+from hookline.store.base import migrations
+
+
+def new_event(
+    external_id: str | None = "ext-1", *, source: str = "stripe", type: str = "t"
+) -> NewEvent:
+    return NewEvent(
+        id=new_id("evt"),
+        source=source,
+        external_id=external_id,
+        type=type,
+        received_at=utcnow(),
+        content_type="application/json",
+        headers={"content-type": "application/json"},
+        query={"a": "1"},
+        body=b'{"id": "ext-1"}',
+    )
+
+
+def new_delivery(route: str = "r", index: int = 0, error: str | None = None) -> NewDelivery:
+    return NewDelivery(new_id("dlv"), route, index, "http", error)
+
+
+def attempt(outcome: AttemptOutcome, error: str | None = None) -> AttemptRecord:
+    return AttemptRecord(utcnow(), 12.5, outcome, 503, "excerpt", error)
+
+
+class TestIngest:
+    async def test_stores_event_and_deliveries_together(self, store):
+        """An ingested event comes back whole, with its deliveries pending."""
+        event = new_event()
+        result = await store.ingest(event, [new_delivery(index=0), new_delivery(index=1)])
+        assert result.event_id == event.id and not result.is_duplicate
+        stored = await store.get_event(event.id)
+        assert stored is not None
+        assert (stored.body, stored.query, stored.headers) == (
+            event.body,
+            event.query,
+            event.headers,
+        )
+        deliveries = await store.deliveries_for(event.id)
+        assert [d.status for d in deliveries] == [DeliveryStatus.PENDING] * 2
+
+    async def test_duplicate_external_id_collapses(self, store):
+        """A second event with the same source and external id returns the first and adds nothing."""
+        first = await store.ingest(new_event("same"), [new_delivery()])
+        second = await store.ingest(new_event("same"), [new_delivery()])
+        assert second.is_duplicate and second.event_id == first.event_id
+        assert len(await store.deliveries_for(first.event_id)) == 1
+        assert len(await store.list_events(EventFilter())) == 1
+
+    async def test_same_external_id_in_other_source_is_distinct(self, store):
+        """Dedup is per source: the same id from two sources is two events."""
+        await store.ingest(new_event("same", source="a"), [])
+        result = await store.ingest(new_event("same", source="b"), [])
+        assert not result.is_duplicate
+
+    async def test_events_without_external_id_never_collapse(self, store):
+        """Events with no provider id are all kept."""
+        results = [await store.ingest(new_event(None), []) for _ in range(3)]
+        assert not any(r.is_duplicate for r in results)
+
+    async def test_concurrent_duplicates_in_one_batch_collapse(self, store):
+        """Many copies of one event ingested at once (one group commit) store it once."""
+        results = await asyncio.gather(
+            *(store.ingest(new_event("x"), [new_delivery()]) for _ in range(50))
+        )
+        assert sum(not r.is_duplicate for r in results) == 1
+        assert len({r.event_id for r in results}) == 1
+
+    async def test_concurrent_ingests_are_group_committed(self, store):
+        """A burst of ingests is committed in far fewer transactions than events."""
+        before = store.batches
+        await asyncio.gather(
+            *(store.ingest(new_event(f"e{i}"), [new_delivery()]) for i in range(500))
+        )
+        assert len(await store.list_events(EventFilter(limit=1000))) == 500
+        assert store.batches - before < 500
+
+    async def test_delivery_with_error_starts_dead(self, store):
+        """A delivery created with an error (a failed condition) is dead and not due."""
+        event = new_event()
+        await store.ingest(event, [new_delivery(error="route condition failed: boom")])
+        (delivery,) = await store.deliveries_for(event.id)
+        assert delivery.status == DeliveryStatus.DEAD and delivery.last_error.endswith("boom")
+        assert (
+            await store.claim_due(
+                worker_id="w", limit=10, lease=timedelta(seconds=30), now=utcnow()
+            )
+            == []
+        )
+
+
+class TestClaims:
+    async def test_claim_leases_due_deliveries_once(self, store):
+        """A due delivery is claimed by one worker; a second claim finds nothing."""
+        event = new_event()
+        await store.ingest(event, [new_delivery()])
+        now = utcnow()
+        claimed = await store.claim_due(
+            worker_id="w1", limit=10, lease=timedelta(seconds=30), now=now
+        )
+        assert (
+            len(claimed) == 1 and claimed[0].event.id == event.id and claimed[0].series_attempt == 1
+        )
+        assert claimed[0].delivery.status == DeliveryStatus.IN_FLIGHT
+        assert (
+            await store.claim_due(worker_id="w2", limit=10, lease=timedelta(seconds=30), now=now)
+            == []
+        )
+
+    async def test_expired_lease_is_taken_over(self, store):
+        """When a worker's lease runs out, another worker claims the delivery."""
+        await store.ingest(new_event(), [new_delivery()])
+        now = utcnow()
+        await store.claim_due(worker_id="dead", limit=10, lease=timedelta(seconds=5), now=now)
+        later = now + timedelta(seconds=6)
+        taken = await store.claim_due(
+            worker_id="alive", limit=10, lease=timedelta(seconds=5), now=later
+        )
+        assert len(taken) == 1
+
+    async def test_late_record_from_lost_lease_does_not_move_delivery(self, store):
+        """A worker whose lease was taken over records its attempt but cannot change the status."""
+        await store.ingest(new_event(), [new_delivery()])
+        now = utcnow()
+        (first,) = await store.claim_due(
+            worker_id="slow", limit=1, lease=timedelta(seconds=1), now=now
+        )
+        await store.claim_due(
+            worker_id="fast", limit=1, lease=timedelta(seconds=30), now=now + timedelta(seconds=2)
+        )
+        owned = await store.record_attempt(
+            first.delivery.id,
+            worker_id="slow",
+            attempt=attempt(AttemptOutcome.SUCCEEDED),
+            status=DeliveryStatus.SUCCEEDED,
+            next_at=None,
+        )
+        delivery = await store.get_delivery(first.delivery.id)
+        assert (
+            not owned and delivery.status == DeliveryStatus.IN_FLIGHT and len(delivery.history) == 1
+        )
+
+    async def test_claim_respects_limit_and_due_time(self, store):
+        """Only deliveries that are due are claimed, at most `limit` of them."""
+        for i in range(5):
+            await store.ingest(new_event(f"e{i}"), [new_delivery()])
+        claimed = await store.claim_due(
+            worker_id="w", limit=3, lease=timedelta(seconds=30), now=utcnow()
+        )
+        assert len(claimed) == 3
+        past = utcnow() - timedelta(hours=1)
+        assert (
+            await store.claim_due(worker_id="w", limit=10, lease=timedelta(seconds=30), now=past)
+            == []
+        )
+
+
+class TestAttempts:
+    async def test_retrying_delivery_becomes_due_at_next_at(self, store):
+        """A retrying delivery is not claimed before its next attempt time, and is after."""
+        await store.ingest(new_event(), [new_delivery()])
+        now = utcnow()
+        (c,) = await store.claim_due(worker_id="w", limit=1, lease=timedelta(seconds=30), now=now)
+        next_at = now + timedelta(seconds=10)
+        await store.record_attempt(
+            c.delivery.id,
+            worker_id="w",
+            attempt=attempt(AttemptOutcome.RETRY, "HTTP 503"),
+            status=DeliveryStatus.RETRYING,
+            next_at=next_at,
+        )
+        assert (
+            await store.claim_due(worker_id="w", limit=1, lease=timedelta(seconds=30), now=now)
+            == []
+        )
+        assert await store.next_due_at() is not None
+        (again,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=next_at
+        )
+        assert again.series_attempt == 2
+
+    async def test_history_records_every_attempt(self, store):
+        """Each attempt is kept with its outcome, status code, excerpt and error."""
+        event = new_event()
+        await store.ingest(event, [new_delivery()])
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        await store.record_attempt(
+            c.delivery.id,
+            worker_id="w",
+            attempt=attempt(AttemptOutcome.DEAD, "HTTP 404"),
+            status=DeliveryStatus.DEAD,
+            next_at=None,
+        )
+        (d,) = await store.deliveries_for(event.id)
+        assert d.status == DeliveryStatus.DEAD and d.attempts == 1 and d.last_error == "HTTP 404"
+        (a,) = d.history
+        assert (a.number, a.outcome, a.status_code, a.response_excerpt) == (
+            1,
+            AttemptOutcome.DEAD,
+            503,
+            "excerpt",
+        )
+
+
+class TestReplay:
+    async def test_replay_delivery_starts_new_series(self, store):
+        """A dead delivery replayed is pending and due now, its history kept."""
+        event = new_event()
+        await store.ingest(event, [new_delivery()])
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        await store.record_attempt(
+            c.delivery.id,
+            worker_id="w",
+            attempt=attempt(AttemptOutcome.DEAD),
+            status=DeliveryStatus.DEAD,
+            next_at=None,
+        )
+        replayed = await store.replay_delivery(c.delivery.id, now=utcnow())
+        assert replayed.status == DeliveryStatus.PENDING and len(replayed.history) == 1
+        (again,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        assert again.series_attempt == 1
+
+    async def test_replay_in_flight_delivery_is_refused(self, store):
+        """A delivery being performed cannot be replayed under the worker's feet."""
+        await store.ingest(new_event(), [new_delivery()])
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        with pytest.raises(StoreError, match="in flight"):
+            await store.replay_delivery(c.delivery.id, now=utcnow())
+
+    async def test_replay_unknown_ids(self, store):
+        """Replaying what does not exist says so."""
+        with pytest.raises(NotFoundError):
+            await store.replay_delivery("dlv_nope", now=utcnow())
+        with pytest.raises(NotFoundError):
+            await store.add_deliveries("evt_nope", [new_delivery()])
+
+
+class TestListing:
+    async def test_filters_and_pagination(self, store):
+        """Events list newest first, filter by source, type and status, and page by id."""
+        ids = []
+        for i in range(5):
+            e = new_event(f"e{i}", source="a" if i % 2 else "b", type=f"t{i % 2}")
+            await store.ingest(e, [new_delivery()] if i == 4 else [])
+            ids.append(e.id)
+        listed = await store.list_events(EventFilter(limit=2))
+        assert [e.id for e in listed] == ids[::-1][:2]
+        older = await store.list_events(EventFilter(before=listed[-1].id, limit=10))
+        assert [e.id for e in older] == ids[::-1][2:]
+        assert {e.source for e in await store.list_events(EventFilter(source="a"))} == {"a"}
+        assert {e.type for e in await store.list_events(EventFilter(type="t0"))} == {"t0"}
+        (pending,) = await store.list_events(EventFilter(status=DeliveryStatus.PENDING))
+        assert pending.id == ids[4] and pending.deliveries == {"pending": 1}
+
+
+class TestSchema:
+    async def test_reopening_applies_nothing_and_keeps_data(self, store, tmp_path):
+        """A store opened again on the same file finds its schema current and its events there."""
+        from hookline.store.sqlite import SqliteStore
+
+        event = new_event()
+        await store.ingest(event, [])
+        again = SqliteStore(store.path)
+        await again.open(migrate=False)
+        assert (await again.get_event(event.id)) is not None
+        await again.aclose()
+
+    async def test_unmigrated_database_is_refused(self, tmp_path):
+        """Opening without migrating a database that is behind names the fix."""
+        from hookline.store.sqlite import SqliteStore
+
+        fresh = SqliteStore(tmp_path / "new.db")
+        with pytest.raises(StoreError, match="hookline migrate"):
+            await fresh.open(migrate=False)
+        await fresh.aclose()
+
+    def test_migrations_are_numbered_in_order(self):
+        """Migrations are found in the package and numbered without gaps."""
+        found = migrations("sqlite")
+        assert [m.version for m in found] == list(range(1, len(found) + 1))
+
+    async def test_meta_first_value_wins(self, store):
+        """set_meta_if_absent keeps the first value written."""
+        assert await store.set_meta_if_absent("k", "one") == "one"
+        assert await store.set_meta_if_absent("k", "two") == "one"
+        assert await store.get_meta("k") == "one"
