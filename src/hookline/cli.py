@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from hookline import __version__, logs
 from hookline.config.loader import load
@@ -296,7 +296,8 @@ def events(
     if as_json:
         sys.stdout.write(orjson.dumps([summary_json(e) for e in found]).decode() + "\n")
         return
-    table = Table("id", "received", "source", "type", "external id", "deliveries")
+    table = Table("received", "source", "type", "external id", "deliveries")
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=30))
     for e in found:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(e.deliveries.items())) or "-"
         table.add_row(e.id, e.received_at.strftime("%Y-%m-%d %H:%M:%S"), e.source,
