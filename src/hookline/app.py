@@ -11,10 +11,11 @@ from typing import Any
 
 import orjson
 import structlog
+from starlette.types import Receive, Scope, Send
 
 from hookline.api.app import create_api
 from hookline.errors import HooklineError
-from hookline.ingest.app import IngestHandler, Receive, Send
+from hookline.ingest.app import IngestHandler
 from hookline.runtime import Runtime
 
 log = structlog.get_logger("hookline")
@@ -25,7 +26,7 @@ def create_app(runtime: Runtime) -> Any:
     ingest = IngestHandler(runtime.config, runtime.store, clock=runtime.clock)
     api = create_api(runtime)
 
-    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.startswith("/hooks/"):

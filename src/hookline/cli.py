@@ -331,11 +331,14 @@ def event(
 
 
 def _print_event(shown: dict[str, Any]) -> None:
-    out.print(f"[bold]{shown['id']}[/bold]  {shown['source']}  {shown['type'] or '-'}  "
-              f"external id {shown['external_id'] or '-'}  received {shown['received_at']}")  # fmt: skip
-    out.print_json(data=shown["payload"]) if isinstance(
-        shown["payload"], dict | list
-    ) else out.print(repr(shown["payload"]), markup=False)
+    out.print(
+        f"[bold]{shown['id']}[/bold]  {shown['source']}  {shown['type'] or '-'}  "
+        f"external id {shown['external_id'] or '-'}  received {shown['received_at']}"
+    )
+    if isinstance(shown["payload"], dict | list):
+        out.print_json(data=shown["payload"])
+    else:
+        out.print(repr(shown["payload"]), markup=False)
     for d in shown["deliveries"]:
         out.print(f"\n[bold]{d['id']}[/bold]  route {d['route']} → {d['action']}  "
                   f"[{d['status']}]  attempts {d['attempts']}", highlight=False)  # fmt: skip

@@ -7,7 +7,7 @@ every secret value from the config is replaced in any text before it leaves the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 MASK = "***"
@@ -66,6 +66,6 @@ class Redactor:
         return value
 
     def structlog_processor(
-        self, _logger: Any, _method: str, event: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> Mapping[str, Any]:
         return {k: self.deep(v) for k, v in event.items()}

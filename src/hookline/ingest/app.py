@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 import structlog
+from starlette.types import Receive, Scope, Send
 
 from hookline.config.models import Config, Source
 from hookline.errors import (
@@ -35,8 +36,6 @@ from hookline.verify.base import Identity, InboundRequest, Verifier
 
 log = structlog.get_logger("hookline.ingest")
 
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 JSON_HEADERS = [(b"content-type", b"application/json")]
 # Credentials (not signatures) are never stored; signatures are kept for inspection.
 _NOT_STORED = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -57,7 +56,7 @@ class IngestHandler:
             for name, source in config.sources.items()
         }
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len("/hooks/") :].rstrip("/")
         try:
             status, body = await self._handle(name, scope, receive)
@@ -68,9 +67,7 @@ class IngestHandler:
         await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(
-        self, name: str, scope: dict[str, Any], receive: Receive
-    ) -> tuple[int, bytes]:
+    async def _handle(self, name: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
         source = self._sources.get(name)
         if source is None:
             raise UnknownSourceError(f"no source named {name!r} is configured")
@@ -110,7 +107,7 @@ class IngestHandler:
         return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+def _headers(scope: Scope) -> dict[str, str]:
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()

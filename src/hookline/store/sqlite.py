@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -37,6 +37,7 @@ from hookline.models import (
 from hookline.store.base import EventSummary, from_ms, migrations, ms
 from hookline.store.sqlite_writer import SqliteWriter, connect
 
+T = TypeVar("T")
 _EVENT_COLUMNS = "id, source, external_id, type, received_at, content_type, headers, query, body"
 _DELIVERY_COLUMNS = (
     "id, event_id, route, action_index, action, status, attempts, series_attempts, due_at,"
@@ -193,10 +194,10 @@ class SqliteStore:
 
     # -- reads -----------------------------------------------------------------------------
 
-    async def _read(self, query: Any) -> Any:
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.to_thread(self._read_sync, query)
 
-    def _read_sync(self, query: Any) -> Any:
+    def _read_sync(self, query: Callable[[sqlite3.Connection], T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         try:
             if conn is None:
