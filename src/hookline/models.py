@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -10,7 +11,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
 
 
 _last_id = 0
@@ -29,11 +32,9 @@ def new_id(prefix: str) -> str:
         if value <= _last_id:
             value = _last_id + 1
         _last_id = value
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+    # base32 of the 128 bits, mapped onto Crockford's alphabet, which sorts like the value
+    encoded = base64.b32encode(value.to_bytes(16, "big")).decode()[:26]
+    return f"{prefix}_{encoded.translate(_TO_CROCKFORD)}"
 
 
 def utcnow() -> datetime:

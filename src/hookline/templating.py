@@ -7,6 +7,7 @@ run time; they become `TemplateError`, which the worker turns into a `dead` deli
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -226,9 +227,9 @@ def render_structure(value: Any, ctx: RenderContext) -> Any:
     """Render a compiled structure. A string that is one lone `{{ expr }}` keeps the
     expression's native type, so `amount: "{{ payload.amount }}"` stays a number."""
     if isinstance(value, Template):
-        lone = _LONE_EXPRESSION.match(value.source)
-        if lone and "{{" not in lone["expr"] and "}}" not in lone["expr"]:
-            return _evaluate(lone["expr"], value.source, ctx)
+        expression = _lone_expression(value.source)
+        if expression is not None:
+            return _evaluate(expression, value.source, ctx)
         return value.render(ctx)
     if isinstance(value, dict):
         return {k: render_structure(v, ctx) for k, v in value.items()}
@@ -237,10 +238,22 @@ def render_structure(value: Any, ctx: RenderContext) -> Any:
     return value
 
 
-def _evaluate(expression: str, source: str, ctx: RenderContext) -> Any:
+@functools.lru_cache(maxsize=4096)
+def _lone_expression(source: str) -> Any:
+    """The compiled expression if `source` is exactly one `{{ expr }}`, else None (cached:
+    compiling costs far more than evaluating)."""
+    lone = _LONE_EXPRESSION.match(source)
+    if not lone or "{{" in lone["expr"] or "}}" in lone["expr"]:
+        return None
     try:
-        compiled = _env("none", strict=True).compile_expression(expression)
-        result = compiled(**ctx.variables())
+        return _env("none", strict=True).compile_expression(lone["expr"])
+    except jinja2.TemplateError as exc:
+        raise TemplateError(_describe(exc), template=source) from exc
+
+
+def _evaluate(expression: Any, source: str, ctx: RenderContext) -> Any:
+    try:
+        result = expression(**ctx.variables())
         if isinstance(result, jinja2.Undefined):
             str(result)  # StrictUndefined raises here with the missing name
         return result

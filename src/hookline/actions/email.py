@@ -16,6 +16,7 @@ SMTP says what is transient itself: 4xx replies retry, 5xx replies give up.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import ssl
 from dataclasses import dataclass
@@ -183,13 +184,16 @@ async def _send(
     time_limit: timedelta,
 ) -> Outcome:
     timeout = time_limit.total_seconds()
-    sock: socket.socket | None = None
     try:
         async with asyncio.timeout(timeout):
-            sock = await _connect(addresses, target.port)
+            # aiosmtplib would look this up itself after taking the socket; doing it first
+            # leaves no await between connecting and handing the socket over, so a timeout
+            # can never strand it. From then on the transport owns (and closes) the socket.
+            local_hostname = await asyncio.to_thread(socket.getfqdn)
             client = aiosmtplib.SMTP(
                 hostname=target.host,  # still the name: TLS verifies the certificate against it
-                sock=sock,
+                sock=await _connect(addresses, target.port),
+                local_hostname=local_hostname,
                 username=target.username,
                 password=target.password,
                 use_tls=target.security == "tls",
@@ -209,9 +213,6 @@ async def _send(
         return GiveUp(f"the SMTP server cannot do what the action asks: {exc}")
     except ValueError as exc:  # an address aiosmtplib will not put on the wire
         return GiveUp(f"cannot send: {exc}")
-    finally:
-        if sock is not None:
-            sock.close()
     if refused:  # accepted for some recipients: retrying would send them a duplicate
         rejected = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in refused.items())
         return Succeeded(250, f"accepted, but refused for {rejected}")
@@ -270,12 +271,9 @@ def _refused(errors: list[aiosmtplib.SMTPRecipientRefused]) -> Outcome:
 
 
 def _scrub(outcome: Outcome, password: str | None) -> Outcome:
-    if not password:
+    if not password or isinstance(outcome, Succeeded):
         return outcome
-    if isinstance(outcome, Succeeded):
-        return outcome
-    excerpt = outcome.excerpt.replace(password, "***") if outcome.excerpt else None
-    reason = outcome.reason.replace(password, "***")
-    if isinstance(outcome, RetryLater):
-        return RetryLater(reason, outcome.after, outcome.status_code, excerpt)
-    return GiveUp(reason, outcome.status_code, excerpt)
+    said = outcome.excerpt.replace(password, "***") if outcome.excerpt else None
+    return dataclasses.replace(
+        outcome, reason=outcome.reason.replace(password, "***"), excerpt=said
+    )

@@ -164,7 +164,9 @@ class Worker:
             log.warning("worker.record_failed", delivery_id=delivery.id,
                         error=self._redactor.text(repr(exc)))  # fmt: skip
             return
-        log.info("delivery.attempted", delivery_id=delivery.id, event_id=delivery.event_id,
+        # Successes are debug: one line per delivery would cost more than the delivery.
+        emit = log.debug if status == DeliveryStatus.SUCCEEDED else log.info
+        emit("delivery.attempted", delivery_id=delivery.id, event_id=delivery.event_id,
                  route=delivery.route, action=delivery.action, status=str(status),
                  attempt=claimed.series_attempt, error=record.error)  # fmt: skip
 
