@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
@@ -32,8 +33,18 @@ def escape_markdown_v2(value: object) -> str:
     return _MARKDOWN_V2_SPECIAL.sub(r"\\\1", str(value))
 
 
+class _StrictSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, but unsafe attribute access is an error even under lenient undefined
+    handling (conditions), so `''.__class__` never passes quietly as "false"."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        raise SecurityError(
+            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe."
+        )
+
+
 def _make_env(escape: Escape, undefined: type[jinja2.Undefined]) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _StrictSandbox(
         autoescape=escape == "html",
         undefined=undefined,
         finalize=escape_markdown_v2 if escape == "markdown" else None,
@@ -141,7 +152,8 @@ class Template:
         return core_schema.no_info_after_validator_function(
             _validate_template,
             core_schema.union_schema(
-                [core_schema.is_instance_schema(cls), core_schema.str_schema()]
+                [core_schema.is_instance_schema(cls), core_schema.str_schema()],
+                custom_error_type="string_type",
             ),
             serialization=core_schema.plain_serializer_function_ser_schema(lambda t: t.source),
         )
@@ -194,7 +206,8 @@ class Condition:
         return core_schema.no_info_after_validator_function(
             _validate_condition,
             core_schema.union_schema(
-                [core_schema.is_instance_schema(cls), core_schema.str_schema()]
+                [core_schema.is_instance_schema(cls), core_schema.str_schema()],
+                custom_error_type="string_type",
             ),
             serialization=core_schema.plain_serializer_function_ser_schema(lambda c: c.source),
         )
@@ -246,7 +259,7 @@ def _lone_expression(source: str) -> Any:
     if not lone or "{{" in lone["expr"] or "}}" in lone["expr"]:
         return None
     try:
-        return _env("none", strict=True).compile_expression(lone["expr"])
+        return _env("none", strict=True).compile_expression(lone["expr"], undefined_to_none=False)
     except jinja2.TemplateError as exc:
         raise TemplateError(_describe(exc), template=source) from exc
 

@@ -92,20 +92,44 @@ def _parse_yaml(text: str, file: str) -> tuple[dict[Loc, int], Any]:
         raise ConfigErrors([ConfigError(f"invalid YAML: {exc}", file=file)]) from None
     lines: dict[Loc, int] = {}
     if node is not None:
-        _index_lines(node, (), lines)
+        try:
+            _index_lines(node, (), lines, frozenset())
+        except _ShapeError as exc:
+            raise ConfigErrors(
+                [
+                    ConfigError(
+                        exc.message, file=file, line=exc.line, key_path=_path(exc.loc) or None
+                    )
+                ]
+            ) from None
     return lines, data
 
 
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines[loc] = node.start_mark.line + 1
+class _ShapeError(Exception):
+    def __init__(self, message: str, line: int, loc: Loc) -> None:
+        self.message, self.line, self.loc = message, line, loc
+
+
+def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: frozenset[int]) -> None:
+    """Record the line of every key path; refuse repeated keys and self-containing aliases
+    (PyYAML silently keeps the last of two equal keys, which hides mistakes)."""
+    line = node.start_mark.line + 1
+    if id(node) in path:
+        raise _ShapeError("invalid YAML: an alias refers to a node that contains it", line, loc)
+    lines[loc] = line
+    inner = path | {id(node)}
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
             child = (*loc, str(key.value))
-            _index_lines(value, child, lines)
+            if str(key.value) in seen:
+                raise _ShapeError("duplicate key", key.start_mark.line + 1, child)
+            seen.add(str(key.value))
+            _index_lines(value, child, lines, inner)
             lines[child] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, (*loc, index), lines)
+            _index_lines(item, (*loc, index), lines, inner)
 
 
 def _line_of(lines: dict[Loc, int], loc: Loc) -> int | None:

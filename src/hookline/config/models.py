@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from hookline.actions.base import ActionConfig
 from hookline.config.types import ByteSize, Duration
 from hookline.deliver.retry import RetryPolicy
+from hookline.redact import SENSITIVE_HEADERS
 from hookline.templating import Condition, Template
 from hookline.verify.base import VerifierConfig
 
@@ -141,9 +142,25 @@ class Config:
         for route in self.routes:
             for action in route.actions:
                 _collect_secrets(action.config, found)
+                found.extend(_credential_headers(action.config))
         if self.api.token is not None:
             found.append(self.api.token.get_secret_value())
         return [s for s in found if s]
+
+
+def _credential_headers(config: ActionConfig) -> list[str]:
+    """Values of credential headers an action sends (`Authorization: Bearer ${CRM_TOKEN}`):
+    templates, not SecretStr, but just as secret once `${VAR}` is filled in."""
+    headers = getattr(config, "headers", None)
+    if not isinstance(headers, dict):
+        return []
+    found: list[str] = []
+    for name, value in headers.items():
+        text = getattr(value, "source", value)
+        if name.lower() in SENSITIVE_HEADERS and isinstance(text, str) and "{{" not in text:
+            found.append(text)
+            found.append(text.partition(" ")[2])  # the credential after "Bearer " / "Basic "
+    return found
 
 
 def _collect_secrets(value: Any, found: list[str]) -> None:

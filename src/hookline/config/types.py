@@ -39,12 +39,15 @@ def parse_size(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     if isinstance(value, str) and (match := _SIZE.match(value)):
-        return int(match["n"]) * _UNIT_BYTES[(match["unit"] or "b").lower()]
+        size = int(match["n"]) * _UNIT_BYTES[(match["unit"] or "b").lower()]
+        if size > 0:
+            return size
     raise ValueError(f"expected a size such as 5MiB or 512KB, got {value!r}")
 
 
 def _format_duration(value: timedelta) -> str:
-    return f"{value.total_seconds():g}s"
+    seconds, micros = divmod(value // timedelta(microseconds=1), 1_000_000)
+    return f"{seconds}.{micros:06d}".rstrip("0") + "s" if micros else f"{seconds}s"
 
 
 Duration = Annotated[
