@@ -84,7 +84,10 @@ routes:
           token: "{DEFAULT_TOKEN}"
           chat_id: 42
           api_url: "{telegram_url}"
-          text: "New payment! Order #{{{{ payload.data.object.metadata.order_id }}}}, {{{{ payload.data.object.metadata.client }}}}, {{{{ payload.data.object.amount // 100 }}}} {{{{ payload.data.object.currency | upper }}}}"
+          text: "New payment! Order #{{{{ payload.data.object.metadata.order_id }}}}, \\
+            {{{{ payload.data.object.metadata.client }}}}, \\
+            {{{{ payload.data.object.amount // 100 }}}} \\
+            {{{{ payload.data.object.currency | upper }}}}"
 {retry}
 delivery:
   allow_private_networks: true

@@ -8,7 +8,6 @@ gets "New payment! Order #123, Ivan, 5000 RUB" once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,9 +23,8 @@ EXPECTED_TEXT = "New payment! Order #123, Ivan, 5000 RUB"
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "hookline.yaml"
-    yield path
+def config_file(tmp_path: Path) -> Path:
+    return tmp_path / "hookline.yaml"
 
 
 async def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:

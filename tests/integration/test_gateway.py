@@ -25,7 +25,6 @@ from tests.conftest import (
     stripe_headers,
     wait_until,
 )
-from tests.support.fake_telegram import FakeTelegram
 
 EXPECTED_TEXT = "New payment! Order #123, Ivan, 5000 RUB"
 
@@ -107,7 +106,7 @@ class TestCanonicalScenario:
             await wait_until(lambda: _settled(client, response.json()["id"]))
 
     async def test_blocked_bot_is_dead_then_replayable(self, tmp_path, telegram):
-        """A bot blocked by the user ends dead with Telegram's reason; a replay after the fix succeeds."""
+        """A bot blocked by the user ends dead with Telegram's reason; a replay then works."""
         telegram.set_mode("blocked")
         async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
             event_id = (await send_stripe(client, stripe_event("evt_blocked"))).json()["id"]
@@ -141,7 +140,7 @@ class TestRejectedRequests:
     )
     async def test_bad_signatures_store_nothing(self, tmp_path, telegram, headers, reason):
         """Forged, stale, missing or malformed signatures get 401 and nothing is stored."""
-        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, runtime):
+        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
             response = await client.post("/hooks/stripe", content=stripe_event(), headers=headers)
             assert response.status_code == 401, reason
             assert response.json()["error"]["code"] == "invalid_signature"
@@ -193,7 +192,9 @@ routes:
   - name: to-sink
     source: forms
     actions:
-      - http: {url: "SINK/orders/{{ payload.submission }}", json: {order: "{{ payload.submission }}", n: "{{ payload.n | int }}"}}
+      - http:
+          url: "SINK/orders/{{ payload.submission }}"
+          json: {order: "{{ payload.submission }}", n: "{{ payload.n | int }}"}
 delivery: {allow_private_networks: ALLOW, timeout: 2s, retry: {max_attempts: 2, backoff: 50ms}}
 api: {token: "API"}
 """
@@ -231,7 +232,9 @@ api: {token: "API"}
             HttpSink() as sink,
             gateway(tmp_path, self.config(sink.url, allow=False)) as (client, _),
         ):
-            event_id = (await client.post("/hooks/forms", data={"submission": "s-2", "kind": "k", "n": "1"})).json()["id"]
+            event_id = (
+                await client.post("/hooks/forms", data={"submission": "s-2", "kind": "k", "n": "1"})
+            ).json()["id"]
             await wait_until(lambda: _has_status(client, event_id, "dead"))
             (delivery,) = (await event_detail(client, event_id))["deliveries"]
             assert "allow_private_networks" in delivery["last_error"]

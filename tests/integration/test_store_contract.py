@@ -62,7 +62,7 @@ class TestIngest:
         assert [d.status for d in deliveries] == [DeliveryStatus.PENDING] * 2
 
     async def test_duplicate_external_id_collapses(self, store):
-        """A second event with the same source and external id returns the first and adds nothing."""
+        """A second event with the same source and external id returns the first, adds nothing."""
         first = await store.ingest(new_event("same"), [new_delivery()])
         second = await store.ingest(new_event("same"), [new_delivery()])
         assert second.is_duplicate and second.event_id == first.event_id
