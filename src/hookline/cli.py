@@ -34,7 +34,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
-err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", envvar="HOOKLINE_CONFIG", help="Config file (YAML).")
@@ -78,15 +77,15 @@ def _store(config: Config, path: Path, database: str | None) -> Store:
     try:
         return open_store(_database(config, path, database), config_dir=path.resolve().parent)
     except ConfigError as exc:
-        err.print(f"{path}: {exc}", markup=False)
+        typer.echo(f"{path}: {exc}", err=True)
         raise typer.Exit(2) from None
 
 
 def _fail(exc: HooklineError, verbose: bool = False) -> typer.Exit:
-    err.print(f"error: {exc.message}", markup=False, highlight=False)
+    typer.echo(f"error: {exc.message}", err=True)
     cause = exc.__cause__
     while cause is not None:
-        err.print(f"  caused by: {cause}", markup=False, highlight=False)
+        typer.echo(f"  caused by: {cause}", err=True)
         cause = cause.__cause__
     return typer.Exit(1)
 
@@ -107,11 +106,8 @@ def check(config: ConfigOption = Path("hookline.yaml")) -> None:
         if source.verify.provider == "none"
     ]
     for warning in warnings:
-        err.print(f"warning: {warning}", markup=False, highlight=False)
-    out.print(
-        f"{config}: OK ({len(loaded.sources)} source(s), {len(loaded.routes)} route(s))",
-        markup=False,
-    )
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"{config}: OK ({len(loaded.sources)} source(s), {len(loaded.routes)} route(s))")
 
 
 @app.command()
@@ -125,11 +121,11 @@ def init(
     from importlib import resources
 
     if path.exists() and not force:
-        err.print(f"{path} exists; use --force to overwrite", markup=False)
+        typer.echo(f"{path} exists; use --force to overwrite", err=True)
         raise typer.Exit(2)
     sample = (resources.files("hookline") / "sample.yaml").read_text(encoding="utf-8")
     path.write_text(sample, encoding="utf-8")
-    out.print(f"wrote {path}; check it with: hookline check -c {path}", markup=False)
+    typer.echo(f"wrote {path}; check it with: hookline check -c {path}")
 
 
 def _serve(
@@ -256,7 +252,7 @@ def migrate(config: ConfigOption = Path("hookline.yaml"), database: DatabaseOpti
         asyncio.run(main())
     except HooklineError as exc:
         raise _fail(exc) from None
-    out.print("database schema is up to date", markup=False)
+    typer.echo("database schema is up to date")
 
 
 def _with_store(config: Path, database: str | None, work: Any) -> Any:
@@ -343,12 +339,11 @@ def _print_event(shown: dict[str, Any]) -> None:
         out.print(f"\n[bold]{d['id']}[/bold]  route {d['route']} → {d['action']}  "
                   f"[{d['status']}]  attempts {d['attempts']}", highlight=False)  # fmt: skip
         if d["last_error"]:
-            out.print(f"  last error: {d['last_error']}", markup=False)
+            typer.echo(f"  last error: {d['last_error']}")
         for a in d["history"]:
-            out.print(
+            typer.echo(
                 f"  #{a['number']} {a['started_at']} {a['duration_ms']:.0f} ms {a['outcome']}"
-                f" {a['status_code'] or ''} {a['error'] or ''}",
-                markup=False,
+                f" {a['status_code'] or ''} {a['error'] or ''}"
             )
 
 
@@ -370,4 +365,4 @@ def replay(
         created = await replay_event(loaded, store, target_id)
         return f"event {target_id} replayed: {len(created)} new delivery(ies)"
 
-    out.print(_with_store(config, database, work), markup=False)
+    typer.echo(_with_store(config, database, work))
