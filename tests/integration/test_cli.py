@@ -42,7 +42,7 @@ class TestInitAndCheck:
         path.write_text(
             "sources:\n"
             "  stripe:\n"
-            "    verify: {provider: stripe, secret: \"${HOOKLINE_TEST_UNSET_VAR}\"}\n"
+            '    verify: {provider: stripe, secret: "${HOOKLINE_TEST_UNSET_VAR}"}\n'
             "routes:\n"
             "  - name: r\n"
             "    source: stripe\n"

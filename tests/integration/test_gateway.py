@@ -318,3 +318,27 @@ async def _settled(client: httpx.AsyncClient, event_id: str) -> bool:
 
 async def _has_status(client: httpx.AsyncClient, event_id: str, status: str) -> bool:
     return status in await delivery_status(client, event_id)
+
+
+class TestShutdown:
+    async def test_stop_drains_in_flight_deliveries(self, tmp_path):
+        """Stopping the worker lets a delivery already in flight finish and be recorded."""
+        from tests.support.http_sink import HttpSink
+
+        text = TestGenericSources().config("SINK").replace("timeout: 2s", "timeout: 5s")
+        async with HttpSink() as sink:
+            sink.set_mode("slow", delay=0.5)
+            config = loads(text.replace("SINK", sink.url), file="test.yaml", environ={})
+            runtime = Runtime(config, SqliteStore(tmp_path / "hookline.db"))
+            await runtime.start()
+            async with api_client(create_app(runtime)) as client:
+                form = {"submission": "s-9", "kind": "k", "n": "1"}
+                event_id = (await client.post("/hooks/forms", data=form)).json()["id"]
+                await wait_until(lambda: len(sink.requests) == 1)
+                await runtime.stop()  # the response is still 0.5 s away
+            store = SqliteStore(tmp_path / "hookline.db")
+            await store.open(migrate=False)
+            (delivery,) = await store.deliveries_for(event_id)
+            await store.aclose()
+            assert delivery.status == "succeeded"
+            assert [a.status_code for a in delivery.history] == [200]
