@@ -38,9 +38,9 @@ fmt: install
 typecheck: install
 	$(BIN)/mypy
 
-## Ingest throughput: group commit vs one commit per event, and HTTP vs a bare ASGI app.
+## Ingest, delivery, end-to-end latency and memory vs a bare baseline (needs wrk).
 bench: install
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

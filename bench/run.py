@@ -1,0 +1,333 @@
+"""Hookline's benchmark: ingest, delivery, end-to-end latency and memory, each against a bare
+baseline in the same run. Starts and stops its own servers on 127.0.0.1; bounded in time.
+
+    python bench/run.py [--quick] [--soak SECONDS] [--postgres URL]
+
+Writes bench/results/latest.json and latest.md and prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    HERE,
+    environment,
+    event_body,
+    free_port,
+    hookline,
+    hookline_config,
+    rss_peak,
+    run_wrk,
+    signed,
+    uvicorn,
+    write_wrk_script,
+)
+
+from hookline.models import NewDelivery, NewEvent, new_id, utcnow
+from hookline.store.sqlite import SqliteStore
+
+
+class Bench:
+    def __init__(self, workdir: Path, *, seconds: int, postgres: str | None) -> None:
+        self.workdir = workdir
+        self.seconds = seconds
+        self.postgres = postgres
+        self.report: dict[str, object] = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            **environment(),
+        }
+        self.script = write_wrk_script(workdir, 600_000)
+        sink_port = free_port()
+        self.sink_url = f"http://127.0.0.1:{sink_port}"
+        self.sink = uvicorn("sink:app", sink_port)
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(self, connections: list[int]) -> None:
+        results: dict[str, dict[str, object]] = {}
+        port = free_port()
+        base = uvicorn("baseline_app:app", port)
+        try:
+            for c in connections:
+                results.setdefault(str(c), {})["baseline"] = run_wrk(
+                    base_url(port), self.script, self.seconds, c
+                )
+        finally:
+            base.stop()
+        for role in ("run", "serve"):
+            for c in connections:
+                db = self.workdir / f"ingest-{role}-{c}.db"
+                config = hookline_config(
+                    self.workdir / f"ingest-{role}-{c}.yaml", self.sink_url, str(db)
+                )
+                port = free_port()
+                proc = hookline(role, config, port, self.log(f"ingest-{role}-{c}"))
+                try:
+                    with rss_peak([proc]) as rss:
+                        row = run_wrk(base_url(port), self.script, self.seconds, c)
+                    row["peak_rss_mb"] = rss["peak_mb"]
+                    row["stored"] = count_rows(db, "events")
+                    results[str(c)][f"hookline {role} (SQLite)"] = row
+                finally:
+                    proc.stop()
+        self.report["ingest"] = results
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def delivery(self, backlog: int) -> None:
+        db = self.workdir / "delivery.db"
+        config = hookline_config(
+            self.workdir / "delivery.yaml", self.sink_url, str(db), concurrency=128
+        )
+        asyncio.run(fill_backlog(db, backlog))
+        httpx.post(f"{self.sink_url}/reset")
+        started = time.perf_counter()
+        worker = hookline("worker", config, None, self.log("delivery-worker"))
+        with rss_peak([worker]) as rss:
+            while count_owed(db) > 0:
+                time.sleep(0.1)
+        drained = time.perf_counter() - started
+        worker.stop()
+        stats = httpx.get(f"{self.sink_url}/stats").json()
+        active = (stats["last"] - stats["first"]) if stats["count"] > 1 else drained
+        self.report["delivery"] = {
+            "backlog": backlog,
+            "drain_seconds": round(drained, 2),
+            "deliveries_per_s": round(stats["count"] / active),
+            "received": stats["count"],
+            "peak_rss_mb": rss["peak_mb"],
+        }
+
+    # -- end to end --------------------------------------------------------------------------
+
+    def end_to_end(self, rates: list[int]) -> None:
+        results = {}
+        for rate in rates:
+            db = self.workdir / f"e2e-{rate}.db"
+            config = hookline_config(self.workdir / f"e2e-{rate}.yaml", self.sink_url, str(db))
+            port = free_port()
+            proc = hookline("run", config, port, self.log(f"e2e-{rate}"))
+            httpx.post(f"{self.sink_url}/reset")
+            try:
+                with rss_peak([proc]) as rss:
+                    sent = asyncio.run(steady_sender(base_url(port), rate, self.seconds))
+                    deadline = time.monotonic() + 30
+                    while httpx.get(f"{self.sink_url}/stats").json()["count"] < sent["ok"]:
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.05)
+                stats = httpx.get(f"{self.sink_url}/stats").json()
+                results[str(rate)] = {**sent, "delivered": stats["count"], "p50_ms": stats["p50_ms"],
+                                      "p99_ms": stats["p99_ms"], "p999_ms": stats["p999_ms"],
+                                      "peak_rss_mb": rss["peak_mb"]}  # fmt: skip
+            finally:
+                proc.stop()
+        self.report["end_to_end"] = results
+
+    # -- memory soak -------------------------------------------------------------------------
+
+    def soak(self, seconds: int, rate: int = 200) -> None:
+        db = self.workdir / "soak.db"
+        config = hookline_config(self.workdir / "soak.yaml", self.sink_url, str(db))
+        port = free_port()
+        proc = hookline("run", config, port, self.log("soak"))
+        samples: list[tuple[float, float]] = []
+
+        async def sample() -> None:
+            start = time.monotonic()
+            while time.monotonic() - start < seconds:
+                samples.append((round(time.monotonic() - start, 1), proc.rss_mb()))
+                await asyncio.sleep(max(1.0, seconds / 60))
+
+        async def both() -> dict[str, int]:
+            sampler = asyncio.create_task(sample())
+            sent = await steady_sender(base_url(port), rate, seconds, start_id=10_000_000)
+            await sampler
+            return sent
+
+        try:
+            sent = asyncio.run(both())
+        finally:
+            proc.stop()
+        first_minute = [mb for t, mb in samples if t <= min(60, seconds / 4)] or [0.0]
+        last = [mb for t, mb in samples[-max(1, len(samples) // 10) :]]
+        self.report["soak"] = {
+            "seconds": seconds, "rate": rate, "sent": sent["ok"],
+            "rss_start_mb": round(max(first_minute), 1), "rss_end_mb": round(max(last), 1),
+            "rss_peak_mb": round(max(mb for _, mb in samples), 1),
+        }  # fmt: skip
+
+    def close(self) -> None:
+        self.sink.stop()
+
+
+def base_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def count_rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def count_owed(db: Path) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        return int(
+            conn.execute("SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL").fetchone()[0]
+        )
+
+
+async def fill_backlog(db: Path, count: int) -> None:
+    """Owe `count` deliveries without a worker running (the store's own ingest path)."""
+    store = SqliteStore(db)
+    await store.open(migrate=True)
+    numbers = iter(range(count))
+
+    async def stream() -> None:
+        for n in numbers:
+            body = event_body(n)
+            event = NewEvent(new_id("evt"), "stripe", f"evt_bench_{n}", "payment_intent.succeeded",
+                             utcnow(), "application/json", {}, {}, body)  # fmt: skip
+            await store.ingest(event, [NewDelivery(new_id("dlv"), "payments", 0, "http")])
+
+    await asyncio.gather(*(stream() for _ in range(64)))
+    await store.aclose()
+
+
+async def steady_sender(
+    url: str, rate: int, seconds: int, *, start_id: int = 1_000_000
+) -> dict[str, int]:
+    """Open-loop sender: one signed event every 1/rate s, not waiting for answers."""
+    counts = {"ok": 0, "failed": 0}
+    total = rate * seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+
+        async def one(n: int) -> None:
+            body = event_body(start_id + n, sent_at=time.time())
+            try:
+                async with session.post(
+                    f"{url}/hooks/stripe", data=body, headers=signed(body)
+                ) as r:
+                    await r.read()
+                    counts["ok" if r.status == 200 else "failed"] += 1
+            except aiohttp.ClientError:
+                counts["failed"] += 1
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(total):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    return counts
+
+
+def markdown(report: dict[str, object]) -> str:
+    lines = [
+        f"Measured {report['date']} on {report['cores']} cores, Python {report['python']}, {report['wrk']}.",
+        "",
+    ]
+    ingest = report.get("ingest")
+    if isinstance(ingest, dict):
+        lines += [
+            "**Ingest** (unique Stripe-signed ~1 KB events; signature verified, route evaluated, event + 1 delivery committed before the 2xx; wrk, 1 thread)",
+            "",
+            "| connections | server | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | non-2xx | stored | peak RSS MB |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for conns, rows in ingest.items():
+            base = rows["baseline"]["rps"]
+            for name, row in rows.items():
+                label = "bare raw ASGI (uvicorn)" if name == "baseline" else name
+                lines.append(
+                    f"| {conns} | {label} | {row['rps']:,.0f} | {row['rps'] / base:.2f} | {row.get('p50_ms', 0):.1f} | "
+                    f"{row.get('p99_ms', 0):.1f} | {row.get('p999_ms', 0):.1f} | {row['non_2xx'] + row['socket_errors']:.0f} | "
+                    f"{row.get('stored', '-')} | {row.get('peak_rss_mb', 0):.0f} |"
+                )
+        lines.append("")
+    delivery = report.get("delivery")
+    if isinstance(delivery, dict):
+        lines += [
+            "**Delivery** (one `hookline worker` → local sink)",
+            "",
+            "| backlog | drained in | deliveries/s | peak RSS MB |",
+            "| ---: | ---: | ---: | ---: |",
+            f"| {delivery['backlog']:,} | {delivery['drain_seconds']} s | {delivery['deliveries_per_s']:,} | {delivery['peak_rss_mb']:.0f} |",
+            "",
+        ]
+    e2e = report.get("end_to_end")
+    if isinstance(e2e, dict):
+        lines += [
+            "**End to end** (`hookline run`, steady open-loop rate; sender's request → sink receives the delivery)",
+            "",
+            "| events/s | sent | delivered | p50 ms | p99 ms | p99.9 ms | peak RSS MB |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for rate, row in e2e.items():
+            lines.append(
+                f"| {rate} | {row['ok']:,} | {row['delivered']:,} | {row['p50_ms'] or 0:.1f} | {row['p99_ms'] or 0:.1f} | "
+                f"{row['p999_ms'] or 0:.1f} | {row['peak_rss_mb']:.0f} |"
+            )
+        lines.append("")
+    soak = report.get("soak")
+    if isinstance(soak, dict):
+        lines += [
+            f"**Memory soak** ({soak['seconds']} s at {soak['rate']} events/s, {soak['sent']:,} events): RSS {soak['rss_start_mb']} MB "
+            f"after warm-up → {soak['rss_end_mb']} MB at the end (peak {soak['rss_peak_mb']} MB).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, to check the harness")
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each load run")
+    parser.add_argument(
+        "--soak", type=int, default=120, help="memory soak duration (600 for the full soak)"
+    )
+    parser.add_argument("--backlog", type=int, default=50_000)
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    seconds = 3 if args.quick else args.seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = Bench(Path(tmp), seconds=seconds, postgres=args.postgres)
+        try:
+            bench.ingest([64] if args.quick else [16, 64, 256])
+            bench.delivery(5_000 if args.quick else args.backlog)
+            bench.end_to_end([200] if args.quick else [200, 1000])
+            bench.soak(10 if args.quick else args.soak)
+        finally:
+            bench.close()
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    table = markdown(bench.report)
+    (out / "latest.json").write_text(json.dumps(bench.report, indent=2))
+    (out / "latest.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
