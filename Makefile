@@ -40,6 +40,7 @@ typecheck: install
 
 ## Ingest, delivery, end-to-end latency and memory vs a bare baseline (needs wrk).
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python bench/run.py
 
 clean:
