@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ _TO_CROCKFORD = str.maketrans(
 
 
 _last_id = 0
+_random = random.Random(os.urandom(32))  # noqa: S311 - ids are unique and ordered, not secret
 _id_lock = threading.Lock()
 
 
@@ -28,7 +30,7 @@ def new_id(prefix: str) -> str:
     """
     global _last_id
     with _id_lock:
-        value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+        value = (time.time_ns() // 1_000_000) << 80 | _random.getrandbits(80)
         if value <= _last_id:
             value = _last_id + 1
         _last_id = value

@@ -91,7 +91,7 @@ class SqliteStore:
     # -- ingest ----------------------------------------------------------------------------
 
     async def ingest(self, event: NewEvent, deliveries: Sequence[NewDelivery]) -> IngestResult:
-        result = await self._writer.run(lambda conn: _ingest(conn, event, deliveries))
+        result = await self._writer.run_bulk(_ingest_many, (event, deliveries))
         if deliveries and not result.is_duplicate:
             self._work.set()
         return result
@@ -241,56 +241,72 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _ingest(
-    conn: sqlite3.Connection, event: NewEvent, deliveries: Sequence[NewDelivery]
-) -> IngestResult:
-    cursor = conn.execute(
-        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING",
-        (
-            event.id,
-            event.source,
-            event.external_id,
-            event.type,
-            ms(event.received_at),
-            event.content_type,
-            orjson.dumps(event.headers),
-            orjson.dumps(event.query),
-            event.body,
-        ),
+def _ingest_many(
+    conn: sqlite3.Connection, items: list[tuple[NewEvent, Sequence[NewDelivery]]]
+) -> list[IngestResult]:
+    """Ingest a batch: one duplicate lookup and two `executemany` for all its events.
+
+    The writer holds SQLite's write lock (BEGIN IMMEDIATE), so nothing can slip in between
+    the lookup and the inserts; duplicates inside the batch collapse onto the first."""
+    by_source: dict[str, list[str]] = {}
+    for e, _ in items:
+        if e.external_id is not None:
+            by_source.setdefault(e.source, []).append(e.external_id)
+    known: dict[tuple[str, str], str] = {}
+    for source, ids in by_source.items():  # `source = ? AND external_id IN (...)` uses the index
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for external_id, event_id in conn.execute(
+                f"SELECT external_id, id FROM events WHERE source = ? AND external_id IN ({marks})",
+                [source, *chunk],
+            ):
+                known[(source, external_id)] = event_id
+    results: list[IngestResult] = []
+    new_events: list[NewEvent] = []
+    new_deliveries: list[tuple[str, NewDelivery, int]] = []
+    for event, deliveries in items:
+        key = (event.source, event.external_id)
+        if event.external_id is not None and key in known:
+            results.append(IngestResult(known[key], is_duplicate=True))
+            continue
+        if event.external_id is not None:
+            known[key] = event.id  # type: ignore[index]
+        new_events.append(event)
+        now = ms(event.received_at)
+        new_deliveries.extend((event.id, d, now) for d in deliveries)
+        results.append(IngestResult(event.id, is_duplicate=False))
+    conn.executemany(
+        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.id, e.source, e.external_id, e.type, ms(e.received_at), e.content_type,
+             orjson.dumps(e.headers), orjson.dumps(e.query), e.body)
+            for e in new_events
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        _INSERT_DELIVERY, [_delivery_row(event_id, d, now) for event_id, d, now in new_deliveries]
     )
-    if cursor.rowcount == 0:
-        row = conn.execute(
-            "SELECT id FROM events WHERE source = ? AND external_id = ?",
-            (event.source, event.external_id),
-        ).fetchone()
-        return IngestResult(row[0], is_duplicate=True)
-    _insert_deliveries(conn, event.id, deliveries, ms(event.received_at))
-    return IngestResult(event.id, is_duplicate=False)
+    return results
+
+
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
+    " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _delivery_row(event_id: str, d: NewDelivery, now: int) -> tuple[Any, ...]:
+    """A delivery owed from now, or dead from the start when its route's condition failed."""
+    status = DeliveryStatus.DEAD if d.error else DeliveryStatus.PENDING
+    return (d.id, event_id, d.route, d.action_index, d.action, status,
+            None if d.error else now, d.error, now, now)  # fmt: skip
 
 
 def _insert_deliveries(
     conn: sqlite3.Connection, event_id: str, deliveries: Sequence[NewDelivery], now: int
 ) -> None:
-    conn.executemany(
-        "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
-        " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                d.id,
-                event_id,
-                d.route,
-                d.action_index,
-                d.action,
-                DeliveryStatus.DEAD if d.error else DeliveryStatus.PENDING,
-                None if d.error else now,
-                d.error,
-                now,
-                now,
-            )
-            for d in deliveries
-        ],
-    )
+    conn.executemany(_INSERT_DELIVERY, [_delivery_row(event_id, d, now) for d in deliveries])
 
 
 def _claim(
