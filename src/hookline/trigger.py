@@ -107,6 +107,10 @@ def build(
     """The signed request `provider` would send for `event_type` (its default when None)."""
     if provider not in VERIFIERS:
         raise TriggerError(f"unknown provider {provider!r}; known: {', '.join(VERIFIERS.names())}")
+    if provider != "none" and not (secret or "").strip():
+        raise TriggerError(f"--secret is required to sign a {provider} request")
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise TriggerError(f"--url must be an http(s) URL, got {url!r}")
     event = event_type or DEFAULT_EVENTS[provider]
     if payload is None:
         known = sample_events(provider)
@@ -121,8 +125,6 @@ def build(
             raise TriggerError("a Twilio payload is a JSON object of form fields") from None
     else:
         body = payload
-    if provider != "none" and not secret:
-        raise TriggerError(f"--secret is required to sign a {provider} request")
     headers = {"Content-Type": FORM if provider == "twilio" else JSON}
     headers |= signed_headers(provider, event, body=body, secret=secret or "", url=url, now=now)
     return SampleRequest(url=url, headers=headers, body=body, event_type=event)
@@ -152,7 +154,9 @@ def _refresh(provider: str, data: dict[str, Any], now: int) -> dict[str, Any]:
         data |= {"event_id": f"Ev{token.upper()}", "event_time": now}
     elif provider == "telegram":
         data["update_id"] = secrets.randbelow(2**31)
-        next(iter(v for k, v in data.items() if k != "update_id"))["date"] = now
+        for value in data.values():
+            if isinstance(value, dict) and "date" in value:
+                value["date"] = now
     elif provider == "typeform":
         data["event_id"] = token.upper()
     elif provider == "twilio":
@@ -243,8 +247,6 @@ async def send(request: SampleRequest, *, timeout: float = 30.0) -> tuple[int, s
     """POST the sample; the answer's status, reason and body (text)."""
     import aiohttp
 
-    if urlsplit(request.url).scheme not in ("http", "https"):
-        raise TriggerError(f"--url must be an http(s) URL, got {request.url!r}")
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     try:
         async with (

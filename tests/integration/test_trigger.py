@@ -116,12 +116,14 @@ class TestSamples:
             (("paypal", None), "unknown provider 'paypal'"),
             (("github", "release"), "no github sample for 'release'; samples: ping, pull_request"),
             (("basic", None), "USERNAME:PASSWORD"),
+            (("none", None), "--url must be an http"),
         ],
     )
     def test_usage_errors(self, args: tuple[str, str | None], message: str) -> None:
         """Unknown providers and events, and unusable secrets, are clear errors."""
+        url = "ftp://x" if args[0] == "none" else "http://x"
         with pytest.raises(TriggerError, match=message):
-            build(*args, url="http://x", secret="no-colon", now=0)
+            build(*args, url=url, secret="no-colon", now=0)
 
     def test_now_is_used_for_timestamps(self) -> None:
         """Timestamps in signatures come from `now`, so tests control the clock."""

@@ -2,11 +2,13 @@
 
 The integration suite sends the same rows through the ingest endpoint (status codes, what is
 stored); here each refusal is checked for its reason, and no reason may contain a secret.
-Stripe and HMAC have their own, richer vector tests (test_stripe.py, test_hmac.py).
+Stripe and HMAC have their own, richer vector tests (test_stripe.py, test_hmac.py). Last,
+every registered verifier is fed random methods, headers, queries and bodies (totality).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import UTC, datetime
@@ -15,11 +17,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from hookline.errors import VerificationError
 from hookline.verify import VERIFIERS
 from hookline.verify.base import Handshaker, InboundRequest, Verifier, methods_of
+from tests.support.catalog import CATALOG
 
 VECTORS = Path(__file__).parents[2] / "vectors"
 OWN_TESTS = {"stripe", "hmac"}
@@ -95,3 +100,45 @@ class TestCatalogVectors:
         payload = json.loads(request.body) if request.body else None
         reply = verifier.handshake(request, payload)
         assert reply is not None and reply.body.decode() == row["reply"]
+
+
+_text = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=300), max_size=40)
+_names = st.sampled_from(
+    ["hub.mode", "hub.verify_token", "hub.challenge", "bodySHA256", "token", "payload"]
+)
+_payloads = st.one_of(
+    st.none(),
+    _text,
+    st.dictionaries(st.sampled_from(["type", "payload", "event", "update_id", "x"]), _text),
+)
+
+
+class TestTotality:
+    @pytest.mark.parametrize("provider", VERIFIERS.names())
+    @settings(max_examples=40, deadline=None)
+    @given(
+        method=st.sampled_from(["GET", "POST"]),
+        headers=st.dictionaries(st.text(max_size=30), _text, max_size=4),
+        query=st.dictionaries(_names, _text, max_size=3),
+        body=st.binary(max_size=64),
+        payload=_payloads,
+    )
+    def test_verify_identify_handshake_never_crash(
+        self,
+        provider: str,
+        method: str,
+        headers: dict[str, str],
+        query: dict[str, str],
+        body: bytes,
+        payload: Any,
+    ) -> None:
+        """Whatever arrives, verify raises only VerificationError; identify and handshake return."""
+        cls = VERIFIERS.get(provider)
+        verifier = cls(cls.config_model.model_validate(CATALOG[provider][0]))
+        lowered = {k.lower(): v for k, v in headers.items()}
+        request = InboundRequest(method, "/hooks/x", lowered, query, body, url="/hooks/x")
+        with contextlib.suppress(VerificationError):
+            verifier.verify(request, now=datetime(2026, 1, 1, tzinfo=UTC))
+        verifier.identify(request, payload)
+        if isinstance(verifier, Handshaker):
+            verifier.handshake(request, payload)
