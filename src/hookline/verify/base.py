@@ -124,8 +124,8 @@ def constant_time_equal(a: bytes | str, b: bytes | str) -> bool:
 
 
 def wire_bytes(value: str) -> bytes:
-    """A header or query value as bytes on the wire: ingest decodes headers as latin-1, so
-    encoding back restores them (a UTF-8 token stays UTF-8); other text is taken as UTF-8."""
+    """A header value as bytes on the wire: ingest decodes headers as latin-1, so encoding
+    back restores them (a UTF-8 token stays UTF-8); other text is taken as UTF-8."""
     try:
         return value.encode("latin-1")
     except UnicodeEncodeError:
