@@ -366,3 +366,50 @@ def replay(
         return f"event {target_id} replayed: {len(created)} new delivery(ies)"
 
     typer.echo(_with_store(config, database, work))
+
+
+@app.command()
+def trigger(
+    provider: Annotated[str, typer.Argument(help="Provider: stripe, github, slack, ...")],
+    event_type: Annotated[
+        str | None, typer.Argument(help="Sample event (default: the provider's usual one).")
+    ] = None,
+    url: Annotated[
+        str, typer.Option(help="Where to send it, e.g. http://127.0.0.1:8080/hooks/stripe.")
+    ] = "",
+    secret: Annotated[
+        str | None,
+        typer.Option(envvar="HOOKLINE_TRIGGER_SECRET", help="The source's secret (basic: U:P)."),
+    ] = None,
+    payload: Annotated[
+        Path | None, typer.Option(help="Send this file as the body instead of the sample.")
+    ] = None,
+) -> None:
+    """Send a provider's sample event, signed as the provider signs, and print the answer."""
+    import time
+
+    from hookline.trigger import TriggerError, build, send
+
+    if not url:
+        typer.echo("error: --url is required", err=True)
+        raise typer.Exit(2)
+    try:
+        body = None if payload is None else payload.read_bytes()
+        request = build(
+            provider, event_type, url=url, secret=secret, now=int(time.time()), payload=body
+        )
+    except OSError as exc:
+        typer.echo(f"error: cannot read {payload}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except TriggerError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{provider} {request.event_type} → {url}", err=True)
+    try:
+        status, reason, text = asyncio.run(send(request))
+    except HooklineError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{status} {reason}".rstrip())
+    typer.echo(text)
+    if not 200 <= status < 300:
+        raise typer.Exit(1)

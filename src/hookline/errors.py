@@ -3,6 +3,7 @@
 HooklineError                 docstring = default message
 ├── ConfigError               file, line, key path   -> `hookline check` exits 2
 ├── VerificationError         reason (never a secret) -> 401
+├── ForbiddenError            caller not in allow_ips -> 403
 ├── UnknownSourceError                                -> 404
 ├── PayloadTooLargeError                              -> 413
 ├── MalformedPayloadError                             -> 400
@@ -63,6 +64,10 @@ class VerificationError(HooklineError):
     """The request's signature or credentials could not be verified."""
 
 
+class ForbiddenError(HooklineError):
+    """The caller's address is not allowed to send to this source."""
+
+
 class UnknownSourceError(HooklineError):
     """No source with this name is configured."""
 
@@ -99,6 +104,7 @@ class NotFoundError(HooklineError):
 # One exception -> (HTTP status, error code) table for /hooks and /api alike.
 HTTP_ERRORS: dict[type[HooklineError], tuple[int, str]] = {
     VerificationError: (401, "invalid_signature"),
+    ForbiddenError: (403, "forbidden"),
     UnknownSourceError: (404, "unknown_source"),
     NotFoundError: (404, "not_found"),
     PayloadTooLargeError: (413, "payload_too_large"),

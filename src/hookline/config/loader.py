@@ -241,6 +241,7 @@ def _build_sources(raw: Any, server: ServerModel, error: Any) -> dict[str, Sourc
                 id=source.id,
                 type=source.type,
                 max_body_size=source.max_body_size or server.max_body_size,
+                allow_ips=tuple(source.allow_ips or ()),
             )
     return sources
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from hookline.actions.base import ActionConfig
-from hookline.config.types import ByteSize, Duration
+from hookline.config.types import ByteSize, Duration, IpNetwork
 from hookline.deliver.retry import RetryPolicy
 from hookline.redact import SENSITIVE_HEADERS
 from hookline.templating import Condition, Template
@@ -35,6 +35,7 @@ class SourceModel(_Model):
     id: Template | None = None  # overrides the provider's event id (dedup key)
     type: Template | None = None  # overrides the provider's event type
     max_body_size: ByteSize | None = None
+    allow_ips: list[IpNetwork] | None = None  # only these callers; others get 403
 
 
 class RouteModel(_Model):
@@ -117,6 +118,7 @@ class Source:
     id: Template | None
     type: Template | None
     max_body_size: int
+    allow_ips: tuple[IpNetwork, ...] = ()  # empty: any caller
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Value types at the YAML edge: durations ("10s", "5m", "1h") and byte sizes ("5MiB")."""
+"""Value types at the YAML edge: durations ("10s", "5m", "1h"), byte sizes ("5MiB") and
+IP networks ("203.0.113.0/24", "2001:db8::1")."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated
@@ -54,3 +56,24 @@ Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration, return_type=str)
 ]
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+def parse_network(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Accept an IP address or a CIDR network; a network with host bits set is refused."""
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IP address or network such as 203.0.113.0/24, got {value!r}")
+    try:
+        return ipaddress.ip_network(value.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"expected an IP address or network such as 203.0.113.0/24: {exc}"
+        ) from None
+
+
+IpNetwork = Annotated[
+    ipaddress.IPv4Network | ipaddress.IPv6Network,
+    BeforeValidator(parse_network),
+    PlainSerializer(str, return_type=str),
+]

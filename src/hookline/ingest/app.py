@@ -1,12 +1,15 @@
 """`POST /hooks/{source}` as a raw ASGI handler: the hot path, kept free of framework layers.
 
-Order matters: size limit → verify → parse → identify → route → one committed transaction
-→ 2xx. Every failure before the commit changes nothing and answers with a clear error; a
-2xx is sent only after the store says the event and its deliveries are durable.
+Order matters: allowed caller → size limit → verify → parse → handshake → identify → route
+→ one committed transaction → 2xx. Every failure before the commit changes nothing and
+answers with a clear error; a 2xx is sent only after the store says the event and its
+deliveries are durable. A handshake (Slack's url_verification, GitHub's ping, Meta's GET
+challenge) is answered as the verifier says, after verification, and stores nothing.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,7 +20,9 @@ import structlog
 from starlette.types import Receive, Scope, Send
 
 from hookline.config.models import Config, Source
+from hookline.config.types import IpNetwork
 from hookline.errors import (
+    ForbiddenError,
     HooklineError,
     MalformedPayloadError,
     PayloadTooLargeError,
@@ -32,13 +37,28 @@ from hookline.routing import Router
 from hookline.store.base import Store
 from hookline.templating import RenderContext, event_variables
 from hookline.verify import VERIFIERS
-from hookline.verify.base import Identity, InboundRequest, Verifier
+from hookline.verify.base import (
+    Handshaker,
+    HandshakeReply,
+    Identity,
+    InboundRequest,
+    Verifier,
+    methods_of,
+)
 
 log = structlog.get_logger("hookline.ingest")
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 # Credentials (not signatures) are never stored; signatures are kept for inspection.
-_NOT_STORED = frozenset({"authorization", "proxy-authorization", "cookie"})
+_NOT_STORED = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-gitlab-token",
+        "x-telegram-bot-api-secret-token",
+    }
+)
 
 
 class IngestHandler:
@@ -55,39 +75,62 @@ class IngestHandler:
             name: VERIFIERS.get(source.verify.provider)(source.verify)
             for name, source in config.sources.items()
         }
+        self._methods = {name: methods_of(v) for name, v in self._verifiers.items()}
+        self._handshakes: dict[str, Handshaker] = {
+            name: v for name, v in self._verifiers.items() if isinstance(v, Handshaker)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len("/hooks/") :].rstrip("/")
+        headers = JSON_HEADERS
         try:
-            status, body = await self._handle(name, scope, receive)
+            result = await self._handle(name, scope, receive)
         except HooklineError as exc:
             status, payload = http_error(exc)
             body = orjson.dumps(payload)
             log.info("ingest.rejected", source=name, status=status, reason=exc.message)
-        await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+        else:
+            if isinstance(result, HandshakeReply):
+                status, body, headers = result.status, result.body, _reply_headers(result)
+            else:
+                status, body = result
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _handle(self, name: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+    async def _handle(
+        self, name: str, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes] | HandshakeReply:
         source = self._sources.get(name)
         if source is None:
             raise UnknownSourceError(f"no source named {name!r} is configured")
-        if scope["method"] != "POST":
+        if source.allow_ips and not _client_allowed(scope, source.allow_ips):
+            raise ForbiddenError("this address may not send to this source")
+        if scope["method"] not in self._methods[name]:
             return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
         headers = _headers(scope)
         body = await _read_body(receive, headers, source.max_body_size)
+        query_string = scope.get("query_string", b"").decode("latin-1")
         request = InboundRequest(
             method=scope["method"],
             path=scope["path"],
             headers=headers,
-            query=dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))),
+            query=dict(parse_qsl(query_string)),
             body=body,
             client_ip=(scope.get("client") or (None,))[0],
+            url=scope["path"] + (f"?{query_string}" if query_string else ""),
         )
         now = self._clock()
         verifier = self._verifiers[name]
         verifier.verify(request, now=now)
         content_type = headers.get("content-type")
         payload = parse_payload(content_type, body)
+        if name in self._handshakes:
+            reply = self._handshakes[name].handshake(request, payload)
+            if reply is not None:
+                log.info("ingest.handshake", source=name, status=reply.status)
+                return reply
+        if request.method != "POST":  # only a handshake answers another method
+            return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
         identity = _identify(source, verifier, request, payload, now)
         event = NewEvent(
             id=new_id("evt"),
@@ -105,6 +148,23 @@ class IngestHandler:
         log.debug("ingest.accepted", source=name, event_id=result.event_id,
                   duplicate=result.is_duplicate, deliveries=len(deliveries))  # fmt: skip
         return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})
+
+
+def _reply_headers(reply: HandshakeReply) -> list[tuple[bytes, bytes]]:
+    headers = {**reply.headers, "content-type": reply.content_type}
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+def _client_allowed(scope: Scope, allowed: tuple[IpNetwork, ...]) -> bool:
+    """Whether the client address (as the server reports it) is in one of the networks."""
+    client = scope.get("client")
+    try:
+        address = ipaddress.ip_address(client[0]) if client else None
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 callers as ::ffff:a.b.c.d
+    return address is not None and any(address in network for network in allowed)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

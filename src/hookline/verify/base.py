@@ -8,18 +8,37 @@ so tests control the clock. A missing secret is a config error, never a silent p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
 
 from hookline.errors import VerificationError
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
+Encoding = Literal["hex", "base64"]
+POST_ONLY = frozenset({"POST"})
+
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")  # bytes.fromhex alone would also accept spaces
+_UNIX_SECONDS = re.compile(r"[0-9]{1,18}")  # bounded so int() and float math cannot overflow
+
+
+def _not_blank(value: SecretStr) -> SecretStr:
+    # A blank secret usually means an unset ${ENV_VAR}; refusing it avoids a fail-open key.
+    if not value.get_secret_value().strip():
+        raise ValueError("secret must not be empty")
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_not_blank)]
+"""A `SecretStr` that must not be empty or blank: a missing secret is a config error."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +51,7 @@ class InboundRequest:
     query: Mapping[str, str]
     body: bytes
     client_ip: str | None = None
-    url: str = ""
+    url: str = ""  # the request target as received: path and raw query (`/hooks/x?a=1`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,25 @@ class Verifier(Protocol):
         """The provider's event id and type, from headers or the parsed payload."""
 
 
+@runtime_checkable
+class Handshaker(Protocol):
+    """Optional: a verifier whose provider sometimes expects an answer, not ingestion.
+
+    Ingest calls `handshake` after `verify` passed and the body was parsed, before anything
+    is stored. A reply is sent as it is and nothing is stored (Slack's `url_verification`,
+    GitHub's `ping`, Meta's GET challenge); None lets the request be ingested as an event.
+    A verifier that must accept more than POST (Meta's GET) lists its `methods`.
+    """
+
+    def handshake(self, request: InboundRequest, payload: Any) -> HandshakeReply | None:
+        """The reply the provider expects instead of ingestion, or None to ingest."""
+
+
+def methods_of(verifier: Verifier) -> frozenset[str]:
+    """The HTTP methods a verifier accepts: POST unless it declares `methods`."""
+    return frozenset(getattr(verifier, "methods", POST_ONLY))
+
+
 def hmac_digest(secret: bytes, message: bytes, algorithm: Algorithm = "sha256") -> bytes:
     return hmac.new(secret, message, getattr(hashlib, algorithm)).digest()
 
@@ -85,11 +123,65 @@ def constant_time_equal(a: bytes | str, b: bytes | str) -> bool:
     return hmac.compare_digest(a_bytes, b_bytes)
 
 
+def wire_bytes(value: str) -> bytes:
+    """A header value as bytes on the wire: ingest decodes headers as latin-1, so encoding
+    back restores them (a UTF-8 token stays UTF-8); other text is taken as UTF-8."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
+
+
 def require_header(request: InboundRequest, name: str) -> str:
     value = request.headers.get(name.lower())
     if value is None or not value.strip():
         raise VerificationError(f"missing {name} header")
     return value.strip()
+
+
+def unix_time(value: str, header: str) -> int:
+    """A header's unix time in seconds; anything but 1-18 ASCII digits is refused."""
+    if not (value.isascii() and _UNIX_SECONDS.fullmatch(value)):
+        raise VerificationError(f"{header} header is not a unix time")
+    return int(value)
+
+
+def decode_signature(value: str, *, header: str, prefix: str, encoding: Encoding) -> bytes:
+    """The digest in a header written as `prefix` + hex or base64; malformed → refused."""
+    if not value.startswith(prefix):
+        raise VerificationError(f"{header} header does not start with {prefix!r}")
+    encoded = value[len(prefix) :]
+    if encoding == "hex":
+        if not (encoded.isascii() and _HEX.fullmatch(encoded)):
+            raise VerificationError(f"{header} header is not valid hex")
+        return bytes.fromhex(encoded)
+    try:
+        return base64.b64decode(encoded.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise VerificationError(f"{header} header is not valid base64") from exc
+
+
+def check_hmac(
+    request: InboundRequest,
+    *,
+    header: str,
+    key: bytes,
+    message: bytes,
+    prefix: str = "",
+    encoding: Encoding = "hex",
+    algorithm: Algorithm = "sha256",
+) -> None:
+    """The common scheme: `header` carries `prefix` + the encoded HMAC of `message`."""
+    provided = decode_signature(
+        require_header(request, header), header=header, prefix=prefix, encoding=encoding
+    )
+    if not constant_time_equal(hmac_digest(key, message, algorithm), provided):
+        raise VerificationError("signature does not match the payload")
+
+
+def encode_signature(digest: bytes, *, prefix: str = "", encoding: Encoding = "hex") -> str:
+    """How `sign()` functions write a digest: the inverse of `decode_signature`."""
+    return prefix + (digest.hex() if encoding == "hex" else base64.b64encode(digest).decode())
 
 
 def check_timestamp(timestamp: int, *, now: datetime, tolerance_seconds: float) -> None:
@@ -99,6 +191,12 @@ def check_timestamp(timestamp: int, *, now: datetime, tolerance_seconds: float) 
         raise VerificationError("timestamp is too old (outside the tolerance)")
     if delta < -tolerance_seconds:
         raise VerificationError("timestamp is in the future (outside the tolerance)")
+
+
+def header_value(request: InboundRequest, name: str) -> str | None:
+    """A header's value, stripped; None when absent or blank."""
+    value = request.headers.get(name.lower(), "").strip()
+    return value or None
 
 
 def payload_field(payload: Any, key: str) -> str | None:

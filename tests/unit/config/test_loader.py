@@ -359,7 +359,8 @@ class TestRegistries:
 
         assert errors == [
             "x.yaml:3: sources.shop.verify.provider: unknown provider 'paypal'; "
-            "known: hmac, none, stripe"
+            "known: basic, bearer, github, gitlab, hmac, meta, none, shopify, slack, "
+            "standard-webhooks, stripe, telegram, twilio, typeform"
         ]
 
     def test_missing_provider_lists_known_names(self) -> None:
@@ -368,7 +369,8 @@ class TestRegistries:
 
         assert errors == [
             "x.yaml:3: sources.shop.verify.provider: required key is missing "
-            "(one of: hmac, none, stripe)"
+            "(one of: basic, bearer, github, gitlab, hmac, meta, none, shopify, slack, "
+            "standard-webhooks, stripe, telegram, twilio, typeform)"
         ]
 
     def test_unknown_action_lists_known_names(self) -> None:
