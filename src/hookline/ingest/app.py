@@ -7,6 +7,7 @@ Order matters: size limit → verify → parse → identify → route → one co
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
+from hookline import metrics
 from hookline.config.models import Config, Source
 from hookline.errors import (
     HooklineError,
@@ -58,20 +60,25 @@ class IngestHandler:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len("/hooks/") :].rstrip("/")
+        label = name if name in self._sources else metrics.UNKNOWN_SOURCE
+        started = time.perf_counter()
         try:
             status, body = await self._handle(name, scope, receive)
         except HooklineError as exc:
             status, payload = http_error(exc)
             body = orjson.dumps(payload)
             log.info("ingest.rejected", source=name, status=status, reason=exc.message)
+            metrics.EVENTS_RECEIVED.labels(label, metrics.ingest_outcome(exc)).inc()
         await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
         await send({"type": "http.response.body", "body": body})
+        metrics.INGEST_SECONDS.labels(label).observe(time.perf_counter() - started)
 
     async def _handle(self, name: str, scope: Scope, receive: Receive) -> tuple[int, bytes]:
         source = self._sources.get(name)
         if source is None:
             raise UnknownSourceError(f"no source named {name!r} is configured")
         if scope["method"] != "POST":
+            metrics.EVENTS_RECEIVED.labels(name, "method_not_allowed").inc()
             return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
         headers = _headers(scope)
         body = await _read_body(receive, headers, source.max_body_size)
@@ -102,6 +109,8 @@ class IngestHandler:
         )
         deliveries = self._router.deliveries(name, _context(event, payload))
         result = await self._store.ingest(event, deliveries)
+        outcome = "duplicate" if result.is_duplicate else "accepted"
+        metrics.EVENTS_RECEIVED.labels(name, outcome).inc()
         log.debug("ingest.accepted", source=name, event_id=result.event_id,
                   duplicate=result.is_duplicate, deliveries=len(deliveries))  # fmt: skip
         return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})
