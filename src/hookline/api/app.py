@@ -37,6 +37,10 @@ log = structlog.get_logger("hookline.api")
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorEnvelope,
+        "description": "a malformed request (e.g. a body that is not JSON)",
+    },
     401: {"model": ErrorEnvelope, "description": "missing or wrong bearer token"},
     404: {"model": ErrorEnvelope, "description": "no such object"},
     422: {"model": ErrorEnvelope, "description": "invalid parameters"},
@@ -98,7 +102,8 @@ def _error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
         return JSONResponse(
             envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

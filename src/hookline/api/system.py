@@ -24,7 +24,7 @@ from hookline.store.base import QueueHealth, RouteStats
 
 DAY = timedelta(hours=24)
 BAD_EVENT: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorEnvelope, "description": "the event's body cannot be parsed"}
+    400: {"model": ErrorEnvelope, "description": "malformed request, or an unparsable event"}
 }
 
 
