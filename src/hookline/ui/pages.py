@@ -119,6 +119,15 @@ def routes(dashboard: Dashboard) -> list[Route]:
             route_names=[r.name for r in runtime.config.routes if r.source == found.source],
         )
 
+    async def deliveries(request: Request) -> Response:
+        event_id = request.path_params["event_id"]
+        found = await store.get_event(event_id)
+        if found is None:
+            return secure(Response("gone", status_code=404))
+        shown = event_json(found, await store.deliveries_for(event_id), runtime.redactor)
+        csrf = dashboard.csrf(request.state.session)
+        return secure(HTMLResponse(dashboard.render("_deliveries.html", event=shown, csrf=csrf)))
+
     async def raw(request: Request) -> Response:
         found = await store.get_event(request.path_params["event_id"])
         if found is None:
@@ -191,6 +200,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route("/ui/events/rows", guarded(dashboard, event_rows, fragment=True)),
         Route("/ui/events/{event_id}", guarded(dashboard, event)),
         Route("/ui/events/{event_id}/raw", guarded(dashboard, raw)),
+        Route("/ui/events/{event_id}/deliveries", guarded(dashboard, deliveries, fragment=True)),
         Route("/ui/events/{event_id}/replay", guarded(dashboard, replay), methods=["POST"]),
         Route("/ui/deliveries/{delivery_id}", guarded(dashboard, delivery)),
         Route(
