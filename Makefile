@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CONFIG ?= hookline.yaml
 
-.PHONY: install run test unit lint fmt typecheck bench clean
+.PHONY: install run test unit lint fmt typecheck bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ typecheck: install
 ## Ingest throughput: group commit vs one commit per event, and HTTP vs a bare ASGI app.
 bench: install
 	$(BIN)/python bench/ingest.py
+
+## Re-take the dashboard screenshots in docs/screenshots (headless Chromium, browser tests).
+screenshots: install
+	HOOKLINE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k Tour
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
