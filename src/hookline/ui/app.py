@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
@@ -145,8 +145,9 @@ def _same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:  # not every browser sends it on same-origin posts; CSRF still applies
         return
-    expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
-    if origin != expected:
+    # The host alone: behind a TLS proxy that sends no X-Forwarded-Proto we see http while
+    # the browser says https, and the same host on another scheme is no other site.
+    if urlsplit(origin).netloc != request.headers.get("host", ""):
         raise Forbidden("cross-origin form submissions are refused")
 
 

@@ -19,6 +19,7 @@
     var url = el.getAttribute("data-poll-url");
     var every = parseInt(el.getAttribute("data-poll-every") || "3000", 10);
     var busy = false;
+    var last = null;
     var timer = window.setInterval(function () {
       if (document.hidden || busy) { return; }
       busy = true;
@@ -28,7 +29,8 @@
           return response.ok ? response.text() : null;
         })
         .then(function (html) {
-          if (html === null) { return; }
+          if (html === null || html === last) { return; }  /* unchanged: keep focus, open details */
+          last = html;
           var before = ids(el);
           el.innerHTML = html;
           el.querySelectorAll("[data-id]").forEach(function (row) {
