@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
@@ -71,16 +72,23 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    """A desktop-sized page that fails the test on any script error or CSP violation."""
+    """A desktop-sized page that fails the test on any script error, CSP violation, or request
+    to anywhere but this machine."""
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
     opened = await context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
     opened.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    opened.on("request", lambda request: None if _local(request.url)
+              else problems.append(f"request to {request.url}"))  # fmt: skip
     opened.set_default_timeout(15_000)
     yield opened
     await context.close()
     assert problems == []
+
+
+def _local(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", None) or url.startswith(("data:", "about:"))
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -7,8 +7,18 @@ import re
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.conftest import API_TOKEN, gateway_config, stripe_event, stripe_headers
+from hookline.models import EventFilter
+from hookline.verify.hmac import HmacConfig, sign
+from tests.conftest import (
+    API_TOKEN,
+    STRIPE_SECRET,
+    gateway_config,
+    stripe_event,
+    stripe_headers,
+    wait_until,
+)
 from tests.e2e.conftest import live_server, screenshot
+from tests.support.http_sink import HttpSink
 
 EXPECTED_TEXT = "New payment! Order #123, Ivan, 5000 RUB"
 
@@ -60,6 +70,13 @@ class TestDashboardInABrowser:
             await expect(page.locator(".bubble")).to_have_text(EXPECTED_TEXT)
             assert len(telegram.messages) == 1  # a dry run sends nothing
 
+    async def test_api_docs_work_offline(self, tmp_path, telegram, page):
+        """The interactive API docs render from files this server ships."""
+        async with live_server(tmp_path, gateway_config(telegram.url)) as server:
+            await page.goto(f"{server.url}/api/docs")
+            await expect(page.get_by_text("Hookline management API").first).to_be_visible()
+            await expect(page.get_by_text("/api/events/{event_id}/replay").first).to_be_visible()
+
 
 TOUR_CONFIG = """
 sources:
@@ -108,10 +125,6 @@ class TestTour:
     async def test_every_page_renders_cleanly(self, tmp_path, telegram, page, browser):
         """Every page renders without script errors or CSP violations, on a desktop and a
         phone screen (and is saved as a screenshot for the docs when asked)."""
-        from hookline.verify.hmac import HmacConfig, sign
-        from tests.conftest import STRIPE_SECRET
-        from tests.support.http_sink import HttpSink
-
         async with HttpSink() as crm, HttpSink() as warehouse:
             warehouse.set_mode("status", status=503, retry_after="3600")
             text = (TOUR_CONFIG.replace("STRIPE_SECRET", STRIPE_SECRET)
@@ -185,8 +198,6 @@ class TestTour:
 
 async def wait_for(store, **expected: int) -> None:
     """Wait until the store holds (at least) these numbers of deliveries by status."""
-    from hookline.models import EventFilter
-    from tests.conftest import wait_until
 
     async def reached() -> bool:
         counts = await store.count_by_status(EventFilter())

@@ -83,29 +83,30 @@ CHECKS = [
 ]
 
 
-def test_api_matches_its_schema(api_schema: Any) -> None:
-    """Every operation, called with generated valid and invalid input, answers within its
-    schema and never with a 5xx."""
-    failures: list[str] = []
-    calls: list[int] = []
-    operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 15
-    for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+class TestOpenApiConformance:
+    def test_api_matches_its_schema(self, api_schema: Any) -> None:
+        """Every operation, called with generated valid and invalid input, answers within its
+        schema and never with a 5xx."""
+        failures: list[str] = []
+        calls: list[int] = []
+        operations = [result.ok() for result in api_schema.get_all_operations()]
+        assert len(operations) >= 15
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            def check(case: Any) -> None:
-                case.call_and_validate(headers=AUTH, checks=CHECKS)
-                calls.append(1)
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck))  # fmt: skip
+                def check(case: Any) -> None:
+                    case.call_and_validate(headers=AUTH, checks=CHECKS)
+                    calls.append(1)
 
-            try:
-                check()
-            except (
-                Exception,
-                BaseExceptionGroup,
-            ) as exc:  # collect every operation's failure, then report them all
-                failures.append(f"{operation.label} ({mode}): {exc}")
-    assert not failures, "\n\n".join(failures)
-    assert len(calls) > 5 * len(operations)  # generation really ran
+                try:
+                    check()
+                except (
+                    Exception,
+                    BaseExceptionGroup,
+                ) as exc:  # collect every operation's failure, then report them all
+                    failures.append(f"{operation.label} ({mode}): {exc}")
+        assert not failures, "\n\n".join(failures)
+        assert len(calls) > 5 * len(operations)  # generation really ran

@@ -212,3 +212,24 @@ class TestPages:
             for path in ("/ui/events/evt_x", "/ui/deliveries/dlv_x", "/ui/replays/job_x",
                          "/ui/nothing"):  # fmt: skip
                 assert (await user.get(path)).status_code == 404, path
+
+
+class TestFailuresPage:
+    async def test_replay_one_from_the_list_returns_to_it(self, tmp_path, telegram):
+        """Replaying one delivery from the failures list comes back to the list, filtered."""
+        telegram.set_mode("blocked")
+        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
+            _event_id, delivery_id = await dead_delivery(client, telegram)
+            telegram.set_mode("ok")
+            async with browser(client) as user:
+                csrf = await login(user)
+                page = await user.get("/ui/failures", params={"status": "dead"})
+                assert delivery_id in page.text and "1</strong> delivery match" in page.text
+                back = "/ui/failures?status=dead"
+                response = await user.post(
+                    f"/ui/deliveries/{delivery_id}/replay", data={"csrf": csrf, "back": back}
+                )
+                assert response.headers["location"] == f"{back}&notice=delivery-replayed"
+                await wait_until(lambda: len(telegram.messages) == 1)
+                shown = await user.get(response.headers["location"])
+                assert "queued again" in shown.text

@@ -58,55 +58,80 @@ def assert_clean(where: str, text: str) -> None:
         assert secret not in text and quote(secret, safe="") not in text, (where, secret)
 
 
-async def test_no_secret_in_any_response(tmp_path, telegram):
-    """Seeded with known secrets, every API response, page, fragment and metric omits them."""
-    telegram.set_mode("chat_not_found")
-    async with gateway(tmp_path, CONFIG.replace("TELEGRAM", telegram.url)) as (client, _):
-        await send_stripe(client, stripe_event("evt_1"))
-        body = b'{"order": "o-1"}'
-        headers = sign(body, HmacConfig(provider="hmac", secret=HMAC_SECRET, header="X-Signature"))
-        sent = await client.post("/hooks/orders", content=body, headers=headers)
-        assert sent.status_code == 200
+class TestNoSecrets:
+    async def test_no_secret_in_any_response(self, tmp_path, telegram):
+        """Seeded with known secrets, every API response, page, fragment and metric omits them."""
+        telegram.set_mode("chat_not_found")
+        async with gateway(tmp_path, CONFIG.replace("TELEGRAM", telegram.url)) as (client, _):
+            await send_stripe(client, stripe_event("evt_1"))
+            body = b'{"order": "o-1"}'
+            headers = sign(
+                body, HmacConfig(provider="hmac", secret=HMAC_SECRET, header="X-Signature")
+            )
+            sent = await client.post("/hooks/orders", content=body, headers=headers)
+            assert sent.status_code == 200
 
-        async def settled() -> bool:
-            stats = (await client.get("/api/stats")).json()
-            return stats["queue"]["depth"] == 0 and stats["deliveries"].get("dead") == 3
+            async def settled() -> bool:
+                stats = (await client.get("/api/stats")).json()
+                return stats["queue"]["depth"] == 0 and stats["deliveries"].get("dead") == 3
 
-        await wait_until(settled)
-        events = (await client.get("/api/events")).json()["events"]
-        deliveries = (await client.get("/api/deliveries", params={"limit": 500})).json()
-        paths = ["/api/events", "/api/sources", "/api/routes", "/api/stats", "/api/openapi.json",
-                 "/api/deliveries?limit=500", "/metrics"]  # fmt: skip
-        for e in events:
-            paths += [f"/api/events/{e['id']}"]
-        for d in deliveries["deliveries"]:
-            paths += [f"/api/deliveries/{d['id']}", f"/api/deliveries/{d['id']}/attempts"]
-        for path in paths:
-            response = await client.get(path)
-            assert response.status_code == 200, path
-            assert_clean(path, response.text)
-        for e in events:
-            for route in ("payment-to-manager", "to-crm"):
-                dry = await client.post("/api/dry-run", json={"event_id": e["id"], "route": route})
-                assert_clean(f"dry run {route}", dry.text)
-        errors = [d["last_error"] for d in deliveries["deliveries"]]
-        assert any("chat not found" in (e or "") for e in errors)
-
-        async with browser(client) as user:
-            csrf = await login(user)
-            pages = ["/ui/events", "/ui/events/rows", "/ui/events/rows?part=counts",
-                     "/ui/failures", "/ui/config", "/ui/health", "/ui/dry-run"]  # fmt: skip
+            await wait_until(settled)
+            events = (await client.get("/api/events")).json()["events"]
+            deliveries = (await client.get("/api/deliveries", params={"limit": 500})).json()
+            paths = ["/api/events", "/api/sources", "/api/routes", "/api/stats",
+                     "/api/openapi.json", "/api/deliveries?limit=500", "/metrics"]  # fmt: skip
             for e in events:
-                pages += [f"/ui/events/{e['id']}"]
-                pages += [
-                    f"/ui/dry-run?event_id={e['id']}&route={r}"
-                    for r in ("payment-to-manager", "to-crm")
-                ]
-            for page in pages:
-                response = await user.get(page)
-                assert response.status_code == 200, page
-                assert_clean(page, response.text)
-            confirm = await user.post("/ui/failures/replay", data={"csrf": csrf})
-            assert_clean("bulk replay confirmation", confirm.text)
-            config_page = (await user.get("/ui/config")).text
-            assert "Authorization" in config_page and "***" in config_page  # shown, masked
+                paths += [f"/api/events/{e['id']}"]
+            for d in deliveries["deliveries"]:
+                paths += [f"/api/deliveries/{d['id']}", f"/api/deliveries/{d['id']}/attempts"]
+            for path in paths:
+                response = await client.get(path)
+                assert response.status_code == 200, path
+                assert_clean(path, response.text)
+            for e in events:
+                for route in ("payment-to-manager", "to-crm"):
+                    dry = await client.post(
+                        "/api/dry-run", json={"event_id": e["id"], "route": route}
+                    )
+                    assert_clean(f"dry run {route}", dry.text)
+            errors = [d["last_error"] for d in deliveries["deliveries"]]
+            assert any("chat not found" in (e or "") for e in errors)
+
+            async with browser(client) as user:
+                csrf = await login(user)
+                pages = ["/ui/events", "/ui/events/rows", "/ui/events/rows?part=counts",
+                         "/ui/failures", "/ui/config", "/ui/health", "/ui/dry-run"]  # fmt: skip
+                for e in events:
+                    pages += [f"/ui/events/{e['id']}"]
+                    pages += [
+                        f"/ui/dry-run?event_id={e['id']}&route={r}"
+                        for r in ("payment-to-manager", "to-crm")
+                    ]
+                for page in pages:
+                    response = await user.get(page)
+                    assert response.status_code == 200, page
+                    assert_clean(page, response.text)
+                confirm = await user.post("/ui/failures/replay", data={"csrf": csrf})
+                assert_clean("bulk replay confirmation", confirm.text)
+                config_page = (await user.get("/ui/config")).text
+                assert "Authorization" in config_page and "***" in config_page  # shown, masked
+
+    async def test_dry_run_renders_other_actions_generically(self, tmp_path, telegram):
+        """Actions without a preview show every rendered template field, secrets masked."""
+        async with gateway(tmp_path, CONFIG.replace("TELEGRAM", telegram.url)) as (client, _):
+            body = b'{"order": "o-7"}'
+            config = HmacConfig(provider="hmac", secret=HMAC_SECRET, header="X-Signature")
+            sent = await client.post("/hooks/orders", content=body, headers=sign(body, config))
+            event_id = sent.json()["id"]
+            dry = await client.post("/api/dry-run", json={"event_id": event_id, "route": "to-crm"})
+            http, email = dry.json()["actions"]
+            assert http["fields"] == {
+                "url": "http://127.0.0.1:9/crm",
+                "headers": {"Authorization": "***"},
+                "json": {"order": "o-7"},
+            }
+            assert email["fields"]["smtp_url"] == "***"
+            assert (email["fields"]["subject"], email["fields"]["to"]) == (
+                "Order o-7",
+                ["manager@example.com"],
+            )

@@ -20,6 +20,10 @@ from hookline.store.base import DeliveryFilter
 from hookline.ui.app import Dashboard, guarded, secure
 
 PAGE_SIZE = 50
+NOTICES = {
+    "delivery-replayed": "The delivery is queued again; it leaves this list once it succeeds.",
+    "delivery-busy": "That delivery is being attempted right now; replay it once it ends.",
+}
 
 
 def failure_filter(params: Any) -> DeliveryFilter:
@@ -76,6 +80,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
             route_names=[r.name for r in config.routes],
             sources=sorted(config.sources),
             redact=runtime.redactor.optional,
+            notice=NOTICES.get(request.query_params.get("notice", "")),
         )
 
     async def bulk_replay(request: Request) -> Response:

@@ -145,7 +145,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         return RedirectResponse(f"/ui/events/{event_id}?notice={notice}", status_code=303)
 
     async def replay_delivery(request: Request) -> Response:
-        await dashboard.check_post(request, request.state.session)
+        form = await dashboard.check_post(request, request.state.session)
         delivery_id = request.path_params["delivery_id"]
         try:
             delivery = await store.replay_delivery(delivery_id, now=runtime.clock())
@@ -158,6 +158,10 @@ def routes(dashboard: Dashboard) -> list[Route]:
             found = await store.get_delivery(delivery_id)
             assert found is not None
             delivery, notice = found, "delivery-busy"
+        back = form.get("back", "").rstrip("?")
+        if back.startswith("/ui/failures"):  # replayed from the failures list: stay there
+            joiner = "&" if "?" in back else "?"
+            return RedirectResponse(f"{back}{joiner}notice={notice}", status_code=303)
         return RedirectResponse(
             f"/ui/events/{delivery.event_id}?notice={notice}#{delivery.id}", status_code=303
         )
