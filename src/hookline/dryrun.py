@@ -20,7 +20,7 @@ from hookline.deliver.worker import render_context
 from hookline.errors import HooklineError, MalformedPayloadError, NotFoundError, TemplateError
 from hookline.redact import Redactor
 from hookline.store.base import Store
-from hookline.templating import RenderContext, Template
+from hookline.templating import RenderContext, Template, render_structure
 
 _NOT_RENDERED = frozenset({"retry", "timeout"})
 
@@ -96,6 +96,4 @@ def _render(spec: ActionSpec, ctx: RenderContext, redactor: Redactor) -> Rendere
 
 
 def _render_one(template: Template, ctx: RenderContext) -> Any:
-    from hookline.templating import render_structure
-
     return render_structure(template, ctx)

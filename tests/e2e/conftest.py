@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from hookline.app import create_app
 from hookline.config.loader import loads
@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+WAIT_MS = 20_000  # the longest any expectation waits for its condition (polls run every 3 s)
+expect.set_options(timeout=WAIT_MS)
 SCREENSHOTS = os.environ.get("HOOKLINE_SCREENSHOTS")  # a folder: save each page there as PNG
 
 
@@ -81,7 +83,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     opened.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     opened.on("request", lambda request: None if _local(request.url)
               else problems.append(f"request to {request.url}"))  # fmt: skip
-    opened.set_default_timeout(15_000)
+    opened.set_default_timeout(WAIT_MS)
     yield opened
     await context.close()
     assert problems == []
