@@ -170,3 +170,21 @@ class TestDryRunAndConfig:
             assert "/api/docs/assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
             asset = await client.get("/api/docs/assets/swagger-ui-bundle.js")
             assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+class TestAuth:
+    async def test_every_operation_needs_the_token(self, tmp_path, telegram):
+        """Every operation in the OpenAPI document answers 401 without a valid bearer token."""
+        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
+            document = (await client.get("/api/openapi.json")).json()
+            operations = [
+                (method.upper(), path.replace("{", "").replace("}", ""))
+                for path, methods in document["paths"].items()
+                for method in methods
+            ]
+            assert len(operations) >= 15
+            for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}):
+                for method, path in operations:
+                    response = await client.request(method, path, headers=headers, json={})
+                    assert response.status_code == 401, (method, path)
+                    assert response.json()["error"]["code"] == "unauthorized"

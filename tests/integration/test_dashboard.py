@@ -233,3 +233,14 @@ class TestFailuresPage:
                 await wait_until(lambda: len(telegram.messages) == 1)
                 shown = await user.get(response.headers["location"])
                 assert "queued again" in shown.text
+
+    async def test_storage_down_is_a_clear_page(self, tmp_path, telegram):
+        """When the database cannot be read, pages say so with a 503 instead of crashing."""
+        async with (
+            gateway(tmp_path, gateway_config(telegram.url)) as (client, runtime),
+            browser(client) as user,
+        ):
+            await login(user)
+            await runtime.store.aclose()
+            response = await user.get("/ui/failures")
+            assert response.status_code == 503 and "Storage unavailable" in response.text

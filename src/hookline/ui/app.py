@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from hookline import __version__
 from hookline.auth import SESSION_COOKIE, SESSION_SECONDS, Session, Sessions, token_matches
 from hookline.bulk import BulkReplays
+from hookline.errors import HooklineError, http_error
 from hookline.runtime import Runtime
 from hookline.ui import filters
 
@@ -263,5 +264,15 @@ def create_ui(runtime: Runtime, jobs: BulkReplays) -> Starlette:
             message="There is nothing at this address.",
         )
 
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        status, body = http_error(exc) if isinstance(exc, HooklineError) else (500, {})
+        message = body.get("error", {}).get("message", "Something went wrong.")
+        title = "Storage unavailable" if status == 503 else "Error"
+        html = dashboard.render("error.html", request=request, path=request.url.path, csrf="",
+                                health=None, now=runtime.clock(), version=__version__,
+                                title=title, message=message)  # fmt: skip
+        return secure(HTMLResponse(html, status_code=status))
+
     app.add_exception_handler(404, not_found)
+    app.add_exception_handler(HooklineError, unavailable)
     return app
