@@ -170,6 +170,10 @@ class TestTour:
                 await page.get_by_role("button", name="Replay all 1…").click()
                 await expect(page.get_by_role("heading", name="Replay 1 delivery?")).to_be_visible()
                 await screenshot(page, "replay-confirm")
+                await page.get_by_role("button", name="Yes, replay 1").click()
+                await expect(page.locator(".job-state")).to_contain_text("1 of 1 replayed")
+                await expect(page.locator(".job-state .badge")).to_have_text("done")
+                await screenshot(page, "replay-job")
 
                 await page.goto(f"{server.url}/ui/config")
                 await expect(page.locator(".source input").first).to_have_value(
