@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CONFIG ?= hookline.yaml
 
-.PHONY: install run test unit lint fmt typecheck bench clean
+.PHONY: install run test unit lint fmt typecheck bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ typecheck: install
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python bench/run.py
+
+## Re-take the dashboard screenshots in docs/screenshots (headless Chromium, browser tests).
+screenshots: install
+	HOOKLINE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e -q -k Tour
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

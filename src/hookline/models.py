@@ -158,6 +158,9 @@ class EventFilter:
     status: DeliveryStatus | None = None
     before: str | None = None  # an event id: return older events only
     limit: int = 50
+    text: str | None = None  # a case-insensitive substring of the raw body
+    since: datetime | None = None  # received at or after
+    until: datetime | None = None  # received before
 
 
 JSONDict = dict[str, Any]

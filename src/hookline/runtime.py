@@ -8,7 +8,6 @@ in-flight deliveries before the store closes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from datetime import datetime
 
 import structlog
 
+from hookline.auth import token_digest
 from hookline.config.models import Config
 from hookline.deliver.worker import Worker
 from hookline.models import utcnow
@@ -25,10 +25,6 @@ from hookline.store.base import Store
 log = structlog.get_logger("hookline")
 
 TOKEN_META_KEY = "api_token_sha256"  # noqa: S105 - a key name, not a secret
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 class Runtime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from hookline.models import (
     new_id,
     utcnow,
 )
-from hookline.store.base import migrations
+from hookline.store.base import DeliveryFilter, migrations
 
 
 def new_event(
@@ -314,3 +315,91 @@ class TestSchema:
         assert await store.set_meta_if_absent("k", "one") == "one"
         assert await store.set_meta_if_absent("k", "two") == "one"
         assert await store.get_meta("k") == "one"
+
+
+async def _finish(store, delivery_id: str, status: DeliveryStatus, error: str | None) -> None:
+    """Claim everything due and record one attempt for `delivery_id` ending in `status`."""
+    await store.claim_due(worker_id="w", limit=100, lease=timedelta(seconds=30), now=utcnow())
+    outcome = {
+        DeliveryStatus.SUCCEEDED: AttemptOutcome.SUCCEEDED,
+        DeliveryStatus.DEAD: AttemptOutcome.DEAD,
+    }.get(status, AttemptOutcome.RETRY)
+    await store.record_attempt(
+        delivery_id,
+        worker_id="w",
+        attempt=attempt(outcome, error),
+        status=status,
+        next_at=utcnow() + timedelta(hours=1) if status == DeliveryStatus.RETRYING else None,
+    )
+
+
+class TestInspection:
+    async def test_text_search_and_time_range(self, store):
+        """Events filter by a case-insensitive substring of the body and by receive time."""
+        old = replace(new_event("a"), received_at=utcnow() - timedelta(days=2))
+        await store.ingest(old, [])
+        hit = new_event("b")
+        await store.ingest(replace(hit, body=b'{"client": "Ivan_100%"}'), [])
+        found = await store.list_events(EventFilter(text="ivan_100%"))
+        assert [e.id for e in found] == [hit.id]
+        assert await store.list_events(EventFilter(text="ivan_1000")) == []
+        assert await store.list_events(EventFilter(text="Ivan-100")) == []  # `_` is literal
+        recent = await store.list_events(EventFilter(since=utcnow() - timedelta(days=1)))
+        assert [e.id for e in recent] == [hit.id]
+        older = await store.list_events(EventFilter(until=utcnow() - timedelta(days=1)))
+        assert [e.id for e in older] == [old.id]
+
+    async def test_counts_by_status_follow_the_event_filter(self, store):
+        """Delivery counts per status cover the events the filter selects."""
+        a, b = new_event("a", source="a"), new_event("b", source="b")
+        await store.ingest(a, [new_delivery(), new_delivery(error="boom")])
+        await store.ingest(b, [new_delivery()])
+        assert await store.count_by_status(EventFilter()) == {"pending": 2, "dead": 1}
+        assert await store.count_by_status(EventFilter(source="a")) == {"pending": 1, "dead": 1}
+        assert await store.count_by_status(EventFilter(text="nothing like it")) == {}
+
+    async def test_list_and_count_deliveries(self, store):
+        """Deliveries filter by status, route and source, oldest first, paged by cursor."""
+        made = []
+        for i in range(4):
+            d = new_delivery(route="r1" if i < 3 else "r2", error="boom" if i != 1 else None)
+            await store.ingest(new_event(f"e{i}", source="s" if i else "t"), [d])
+            made.append(d.id)
+        dead = DeliveryFilter(statuses=(DeliveryStatus.DEAD,), limit=2)
+        first = await store.list_deliveries(dead)
+        assert [d.id for d in first] == [made[0], made[2]]
+        rest = await store.list_deliveries(DeliveryFilter(statuses=(DeliveryStatus.DEAD,),
+                                                          cursor=first[-1].id))  # fmt: skip
+        assert [d.id for d in rest] == [made[3]]
+        assert await store.count_deliveries(dead) == 3
+        assert await store.count_deliveries(DeliveryFilter(route="r1", source="s")) == 2
+        newest = await store.list_deliveries(DeliveryFilter(newest_first=True, limit=1))
+        assert [d.id for d in newest] == [made[3]]
+
+    async def test_route_stats(self, store):
+        """Per route: distinct events matched and deliveries by status since a moment."""
+        e1, e2 = new_event("1"), new_event("2")
+        d1, d2 = new_delivery("r", 0), new_delivery("r", 1)
+        await store.ingest(e1, [d1, d2])
+        await store.ingest(e2, [new_delivery("r", 0, error="boom")])
+        await _finish(store, d1.id, DeliveryStatus.SUCCEEDED, None)
+        stats = await store.route_stats(utcnow() - timedelta(hours=24))
+        assert stats["r"].matched == 2
+        assert stats["r"].deliveries == {"succeeded": 1, "in_flight": 1, "dead": 1}
+        assert await store.route_stats(utcnow() + timedelta(hours=1)) == {}
+
+    async def test_queue_health(self, store):
+        """Queue depth, due deliveries, stuck leases and the last error are reported."""
+        empty = await store.queue_health(utcnow())
+        assert (empty.depth, empty.due, empty.oldest_due_at, empty.stuck) == (0, 0, None, 0)
+        assert empty.last_error is None
+        d1, d2, d3 = new_delivery(), new_delivery(), new_delivery()
+        await store.ingest(new_event("1"), [d1, d2, d3])
+        await _finish(store, d1.id, DeliveryStatus.RETRYING, "HTTP 503")
+        health = await store.queue_health(utcnow())
+        assert (health.depth, health.due, health.stuck) == (3, 0, 0)  # two in flight, one later
+        later = await store.queue_health(utcnow() + timedelta(minutes=5))
+        assert later.stuck == 2 and later.last_error is not None
+        assert (later.last_error.delivery_id, later.last_error.error) == (d1.id, "HTTP 503")
+        much_later = await store.queue_health(utcnow() + timedelta(hours=2))
+        assert much_later.due == 1 and much_later.oldest_due_at is not None

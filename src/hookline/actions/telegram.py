@@ -30,7 +30,7 @@ from hookline.actions.base import (
     json_or_none,
     send_http,
 )
-from hookline.templating import Escape, Template
+from hookline.templating import Escape, RenderContext, Template
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units; Telegram counts "characters" that way
 
@@ -93,6 +93,14 @@ class TelegramAction:
             if not isinstance(outcome, Succeeded):
                 break  # earlier chunks were delivered; a retry re-sends them (at least once)
         return _scrub(outcome, token)
+
+    def preview(self, config: TelegramConfig, render: RenderContext) -> dict[str, Any]:
+        """What `perform` would send, without sending it (the dashboard's dry run)."""
+        text = config.text.render(render, escape=_ESCAPE_FOR[config.parse_mode])
+        chat_id = config.chat_id.render(render).strip()
+        messages = split_message(text, config.parse_mode)
+        return {"chat_id": chat_id, "parse_mode": config.parse_mode, "text": text,
+                "messages": len(messages)}  # fmt: skip
 
     async def _send(self, ctx: ActionContext, url: str, payload: dict[str, Any]) -> Outcome:
         answer = await send_http(ctx, "POST", url, json=payload)

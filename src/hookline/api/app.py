@@ -1,53 +1,90 @@
 """The management API on FastAPI: not the hot path, so we take its OpenAPI and validation.
 
 Every route needs `Authorization: Bearer <token>`; the token is compared as a SHA-256
-digest in constant time. Errors use the same envelope as `/hooks`.
+digest in constant time. Every error, whatever raised it (our code, routing, validation,
+a bug), is answered in one envelope, `{"error": {"code", "message"}}`, as on `/hooks`.
+The interactive docs at `/api/docs` load Swagger UI from files shipped by the
+`fastapi-offline` package, served here: nothing comes from the internet.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-from fastapi import Depends, FastAPI, Query, Request
+import fastapi_offline
+import structlog
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hookline import __version__
-from hookline.errors import HooklineError, NotFoundError, envelope, http_error
-from hookline.models import DeliveryStatus, EventFilter
-from hookline.replay import replay_delivery, replay_event
-from hookline.runtime import Runtime, token_digest
-from hookline.views import delivery_json, event_json, summary_json
+from hookline.api.deliveries import ConflictError, deliveries_router
+from hookline.api.events import events_router
+from hookline.api.schemas import ErrorEnvelope
+from hookline.api.system import system_router
+from hookline.auth import token_matches
+from hookline.bulk import BulkReplays
+from hookline.errors import HooklineError, envelope, http_error
+from hookline.runtime import Runtime
+
+log = structlog.get_logger("hookline.api")
+
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorEnvelope,
+        "description": "a malformed request (e.g. a body that is not JSON)",
+    },
+    401: {"model": ErrorEnvelope, "description": "missing or wrong bearer token"},
+    404: {"model": ErrorEnvelope, "description": "no such object"},
+    422: {"model": ErrorEnvelope, "description": "invalid parameters"},
+    503: {"model": ErrorEnvelope, "description": "the database is unavailable"},
+}
 
 
 class AuthError(HooklineError):
     """A valid bearer token is required."""
 
 
-def create_api(runtime: Runtime) -> FastAPI:
+def create_api(runtime: Runtime, jobs: BulkReplays | None = None) -> FastAPI:
+    jobs = jobs or BulkReplays(runtime.store)
     api = FastAPI(
         title="Hookline management API",
         version=__version__,
+        description="Events, deliveries, attempts, replay, dry runs, configuration and stats. "
+        'Every error is `{"error": {"code", "message"}}`.',
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
     )
+    scheme = HTTPBearer(auto_error=False, description="the API token")
 
-    async def require_token(request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        expected = runtime.api_token_digest
-        if (
-            scheme.lower() != "bearer"
-            or not token
-            or expected is None
-            or not hmac.compare_digest(token_digest(token.strip()), expected)
-        ):
+    async def require_token(
+        credentials: HTTPAuthorizationCredentials | None = Depends(scheme),  # noqa: B008
+    ) -> None:
+        token = credentials.credentials if credentials is not None else None
+        if not token_matches(token, runtime.api_token_digest):
             raise AuthError()
 
     auth = [Depends(require_token)]
+    for router in (
+        events_router(runtime),
+        deliveries_router(runtime, jobs),
+        system_router(runtime),
+    ):
+        api.include_router(router, prefix="/api", dependencies=auth, responses=ERRORS)
+    _error_handlers(api)
+    _docs(api)
+    return api
 
+
+def _error_handlers(api: FastAPI) -> None:
     @api.exception_handler(HooklineError)
     async def _hookline_error(_request: Request, exc: HooklineError) -> JSONResponse:
         if isinstance(exc, AuthError):
@@ -56,12 +93,20 @@ def create_api(runtime: Runtime) -> FastAPI:
                 status_code=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if isinstance(exc, ConflictError):
+            return JSONResponse(envelope("conflict", exc.message), status_code=409)
         status, body = http_error(exc)
+        if status == 500:
+            status, body = 400, envelope("bad_request", exc.message)
         return JSONResponse(body, status_code=status)
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(envelope("http_error", str(exc.detail)), status_code=exc.status_code)
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
+        return JSONResponse(
+            envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -70,47 +115,21 @@ def create_api(runtime: Runtime) -> FastAPI:
         )
         return JSONResponse(envelope("invalid_request", problems), status_code=422)
 
-    @api.get("/api/events", dependencies=auth)
-    async def list_events(
-        source: str | None = None,
-        type: str | None = None,
-        status: DeliveryStatus | None = None,
-        before: Annotated[str | None, Query(description="an event id: older events only")] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> dict[str, Any]:
-        """Events, newest first; page with `before=<next_before>`."""
-        query = EventFilter(source=source, type=type, status=status, before=before, limit=limit)
-        events = await runtime.store.list_events(query)
-        next_before = events[-1].id if len(events) == limit else None
-        return {"events": [summary_json(e) for e in events], "next_before": next_before}
+    @api.exception_handler(Exception)
+    async def _bug(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api.crashed")
+        return JSONResponse(envelope("internal_error", "internal error"), status_code=500)
 
-    @api.get("/api/events/{event_id}", dependencies=auth)
-    async def get_event(event_id: str) -> dict[str, Any]:
-        """One event with its deliveries and their attempts."""
-        event = await runtime.store.get_event(event_id)
-        if event is None:
-            raise NotFoundError(f"no event {event_id}")
-        deliveries = await runtime.store.deliveries_for(event_id)
-        return event_json(event, deliveries, runtime.redactor)
 
-    @api.post("/api/events/{event_id}/replay", dependencies=auth, status_code=202)
-    async def replay(event_id: str) -> dict[str, Any]:
-        """Run the event through the current routes again, creating new deliveries."""
-        created = await replay_event(runtime.config, runtime.store, event_id)
-        return {"event_id": event_id, "deliveries": [d.id for d in created]}
+def _docs(api: FastAPI) -> None:
+    api.mount("/api/docs/assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
 
-    @api.get("/api/deliveries/{delivery_id}", dependencies=auth)
-    async def get_delivery(delivery_id: str) -> dict[str, Any]:
-        """One delivery with its attempts."""
-        delivery = await runtime.store.get_delivery(delivery_id)
-        if delivery is None:
-            raise NotFoundError(f"no delivery {delivery_id}")
-        return delivery_json(delivery, runtime.redactor)
-
-    @api.post("/api/deliveries/{delivery_id}/replay", dependencies=auth, status_code=202)
-    async def replay_one(delivery_id: str) -> dict[str, Any]:
-        """Start a new attempt series for one delivery (e.g. a dead one, once fixed)."""
-        delivery = await replay_delivery(runtime.store, delivery_id)
-        return delivery_json(delivery, runtime.redactor)
-
-    return api
+    @api.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Hookline API",
+            swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs/assets/favicon.png",
+        )

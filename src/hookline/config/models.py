@@ -61,6 +61,7 @@ class ApiModel(_Model):
     """`api:` the management API's bearer token (generated and persisted when absent)."""
 
     token: SecretStr | None = None
+    protect_metrics: bool = False  # true: /metrics needs the token too
 
     @field_validator("token", mode="before")
     @classmethod

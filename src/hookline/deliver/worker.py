@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import aiohttp
 import structlog
 
-from hookline import __version__
+from hookline import __version__, metrics
 from hookline.actions import ACTIONS
 from hookline.actions.base import ActionContext, GiveUp, Outcome, RetryLater, Succeeded
 from hookline.actions.outbound import GuardedResolver, OutboundGuard
@@ -144,6 +144,7 @@ class Worker:
         outcome = await self._perform(spec, claimed.event, http)
         duration_ms = (time.perf_counter() - started) * 1000
         status, next_at, error = self._decide(spec, claimed, outcome)
+        metrics.observe_attempt(delivery.action, _attempt_outcome(status), duration_ms / 1000)
         record = AttemptRecord(
             started_at=started_at,
             duration_ms=duration_ms,

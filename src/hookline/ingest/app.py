@@ -10,6 +10,7 @@ challenge) is answered as the verifier says, after verification, and stores noth
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
+from hookline import metrics
 from hookline.config.models import Config, Source
 from hookline.config.types import IpNetwork
 from hookline.errors import (
@@ -83,12 +85,15 @@ class IngestHandler:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len("/hooks/") :].rstrip("/")
         headers = JSON_HEADERS
+        label = name if name in self._sources else metrics.UNKNOWN_SOURCE
+        started = time.perf_counter()
         try:
             result = await self._handle(name, scope, receive)
         except HooklineError as exc:
             status, payload = http_error(exc)
             body = orjson.dumps(payload)
             log.info("ingest.rejected", source=name, status=status, reason=exc.message)
+            metrics.EVENTS_RECEIVED.labels(label, metrics.ingest_outcome(exc)).inc()
         else:
             if isinstance(result, HandshakeReply):
                 status, body, headers = result.status, result.body, _reply_headers(result)
@@ -96,6 +101,7 @@ class IngestHandler:
                 status, body = result
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        metrics.INGEST_SECONDS.labels(label).observe(time.perf_counter() - started)
 
     async def _handle(
         self, name: str, scope: Scope, receive: Receive
@@ -106,6 +112,7 @@ class IngestHandler:
         if source.allow_ips and not _client_allowed(scope, source.allow_ips):
             raise ForbiddenError("this address may not send to this source")
         if scope["method"] not in self._methods[name]:
+            metrics.EVENTS_RECEIVED.labels(name, "method_not_allowed").inc()
             return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
         headers = _headers(scope)
         body = await _read_body(receive, headers, source.max_body_size)
@@ -145,6 +152,8 @@ class IngestHandler:
         )
         deliveries = self._router.deliveries(name, _context(event, payload))
         result = await self._store.ingest(event, deliveries)
+        outcome = "duplicate" if result.is_duplicate else "accepted"
+        metrics.EVENTS_RECEIVED.labels(name, outcome).inc()
         log.debug("ingest.accepted", source=name, event_id=result.event_id,
                   duplicate=result.is_duplicate, deliveries=len(deliveries))  # fmt: skip
         return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})

@@ -41,6 +41,46 @@ class EventSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    """Which deliveries to list, count or replay in bulk; `cursor` is a delivery id."""
+
+    statuses: tuple[DeliveryStatus, ...] = ()
+    route: str | None = None
+    source: str | None = None
+    action: str | None = None
+    event_id: str | None = None
+    cursor: str | None = None  # continue after this id, in the listing's order
+    newest_first: bool = False
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStats:
+    """What one route did since a moment: events matched and deliveries by status."""
+
+    matched: int = 0
+    deliveries: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LastError:
+    delivery_id: str
+    at: datetime
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueHealth:
+    """The delivery queue at a glance."""
+
+    depth: int  # pending, retrying and in-flight deliveries: everything still owed
+    due: int  # owed and due now (pending or retrying whose time has come)
+    oldest_due_at: datetime | None  # when the longest-waiting due delivery became due
+    stuck: int  # in flight past their lease (their worker is probably gone)
+    last_error: LastError | None  # the most recent failed attempt
+
+
+@dataclass(frozen=True, slots=True)
 class Migration:
     version: int
     name: str
@@ -109,6 +149,21 @@ class Store(Protocol):
 
     async def replay_delivery(self, delivery_id: str, *, now: datetime) -> Delivery:
         """Start a new attempt series for a delivery that is not in flight."""
+
+    async def count_by_status(self, query: EventFilter) -> dict[str, int]:
+        """Deliveries by status, of the events matching `query` (its status, before and limit
+        are ignored)."""
+
+    async def list_deliveries(self, query: DeliveryFilter) -> list[Delivery]:
+        """Deliveries matching `query`, ordered by id (creation), without attempt history."""
+
+    async def count_deliveries(self, query: DeliveryFilter) -> int:
+        """How many deliveries match `query` (cursor and limit ignored)."""
+
+    async def route_stats(self, since: datetime) -> dict[str, RouteStats]:
+        """Per route: events matched and deliveries by status, for deliveries created since."""
+
+    async def queue_health(self, now: datetime) -> QueueHealth: ...
 
     async def get_meta(self, key: str) -> str | None: ...
 

@@ -21,7 +21,6 @@ import orjson
 
 from hookline.errors import NotFoundError, StoreError, StoreUnavailableError
 from hookline.models import (
-    Attempt,
     AttemptOutcome,
     AttemptRecord,
     ClaimedDelivery,
@@ -34,15 +33,23 @@ from hookline.models import (
     NewEvent,
     utcnow,
 )
-from hookline.store.base import EventSummary, from_ms, migrations, ms
+from hookline.store import sqlite_reads as reads
+from hookline.store.base import (
+    DeliveryFilter,
+    EventSummary,
+    QueueHealth,
+    RouteStats,
+    from_ms,
+    migrations,
+    ms,
+)
+from hookline.store.sqlite_reads import (
+    EVENT_COLUMNS,
+    event_from_row,
+)
 from hookline.store.sqlite_writer import SqliteWriter, connect
 
 T = TypeVar("T")
-_EVENT_COLUMNS = "id, source, external_id, type, received_at, content_type, headers, query, body"
-_DELIVERY_COLUMNS = (
-    "id, event_id, route, action_index, action, status, attempts, series_attempts, due_at,"
-    " last_error, created_at, updated_at"
-)
 
 
 class SqliteStore:
@@ -132,19 +139,34 @@ class SqliteStore:
     async def get_event(self, event_id: str) -> Event | None:
         row = await self._read(
             lambda conn: conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
             ).fetchone()
         )
-        return None if row is None else _event(row)
+        return None if row is None else event_from_row(row)
 
     async def list_events(self, query: EventFilter) -> list[EventSummary]:
-        return await self._read(lambda conn: _list_events(conn, query))
+        return await self._read(lambda conn: reads.list_events(conn, query))
+
+    async def count_by_status(self, query: EventFilter) -> dict[str, int]:
+        return await self._read(lambda conn: reads.count_by_status(conn, query))
+
+    async def list_deliveries(self, query: DeliveryFilter) -> list[Delivery]:
+        return await self._read(lambda conn: reads.list_deliveries(conn, query))
+
+    async def count_deliveries(self, query: DeliveryFilter) -> int:
+        return await self._read(lambda conn: reads.count_deliveries(conn, query))
+
+    async def route_stats(self, since: datetime) -> dict[str, RouteStats]:
+        return await self._read(lambda conn: reads.route_stats(conn, since))
+
+    async def queue_health(self, now: datetime) -> QueueHealth:
+        return await self._read(lambda conn: reads.queue_health(conn, now))
 
     async def deliveries_for(self, event_id: str) -> list[Delivery]:
-        return await self._read(lambda conn: _deliveries(conn, "event_id = ?", (event_id,)))
+        return await self._read(lambda conn: reads.deliveries(conn, "event_id = ?", (event_id,)))
 
     async def get_delivery(self, delivery_id: str) -> Delivery | None:
-        found = await self._read(lambda conn: _deliveries(conn, "id = ?", (delivery_id,)))
+        found = await self._read(lambda conn: reads.deliveries(conn, "id = ?", (delivery_id,)))
         return found[0] if found else None
 
     async def add_deliveries(self, event_id: str, deliveries: Sequence[NewDelivery]) -> None:
@@ -277,7 +299,7 @@ def _ingest_many(
         new_deliveries.extend((event.id, d, now) for d in deliveries)
         results.append(IngestResult(event.id, is_duplicate=False))
     conn.executemany(
-        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (e.id, e.source, e.external_id, e.type, ms(e.received_at), e.content_type,
              orjson.dumps(e.headers), orjson.dumps(e.query), e.body)
@@ -325,11 +347,11 @@ def _claim(
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    deliveries = _deliveries(conn, f"id IN ({marks})", ids, with_history=False)
+    claimed = reads.deliveries(conn, f"id IN ({marks})", ids, with_history=False)
     events = {
-        row[0]: _event(row)
+        row[0]: event_from_row(row)
         for row in conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN"
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE id IN"
             f" (SELECT event_id FROM deliveries WHERE id IN ({marks}))",
             ids,
         )
@@ -337,7 +359,7 @@ def _claim(
     series = dict(
         conn.execute(f"SELECT id, series_attempts FROM deliveries WHERE id IN ({marks})", ids)
     )
-    return [ClaimedDelivery(d, events[d.event_id], series[d.id] + 1) for d in deliveries]
+    return [ClaimedDelivery(d, events[d.event_id], series[d.id] + 1) for d in claimed]
 
 
 def _record(
@@ -380,94 +402,3 @@ def _record(
         ),
     )
     return owned
-
-
-# -- row mapping ------------------------------------------------------------------------------
-
-
-def _event(row: Any) -> Event:
-    return Event(
-        id=row[0],
-        source=row[1],
-        external_id=row[2],
-        type=row[3],
-        received_at=from_ms(row[4]),
-        content_type=row[5],
-        headers=orjson.loads(row[6]),
-        query=orjson.loads(row[7]),
-        body=bytes(row[8]),
-    )
-
-
-def _deliveries(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, with_history: bool = True
-) -> list[Delivery]:
-    rows = conn.execute(
-        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} ORDER BY id", params
-    ).fetchall()
-    history: dict[str, list[Attempt]] = {row[0]: [] for row in rows}
-    if with_history and rows:
-        marks = ",".join("?" * len(rows))
-        for a in conn.execute(
-            "SELECT delivery_id, number, started_at, duration_ms, outcome, status_code,"
-            f" response_excerpt, error FROM attempts WHERE delivery_id IN ({marks})"
-            " ORDER BY delivery_id, number",
-            list(history),
-        ):
-            history[a[0]].append(
-                Attempt(a[0], a[1], from_ms(a[2]), a[3], AttemptOutcome(a[4]), a[5], a[6], a[7])
-            )
-    return [_delivery(row, history[row[0]]) for row in rows]
-
-
-def _delivery(row: Any, history: list[Attempt]) -> Delivery:
-    status = DeliveryStatus(row[5])
-    return Delivery(
-        id=row[0],
-        event_id=row[1],
-        route=row[2],
-        action_index=row[3],
-        action=row[4],
-        status=status,
-        attempts=row[6],
-        next_attempt_at=from_ms(row[8]) if row[8] is not None else None,
-        last_error=row[9],
-        created_at=from_ms(row[10]),
-        updated_at=from_ms(row[11]),
-        history=history,
-    )
-
-
-def _list_events(conn: sqlite3.Connection, query: EventFilter) -> list[EventSummary]:
-    clauses, params = [], []
-    for column, value in (("source", query.source), ("type", query.type)):
-        if value is not None:
-            clauses.append(f"e.{column} = ?")
-            params.append(value)
-    if query.status is not None:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = ?)"
-        )
-        params.append(str(query.status))
-    if query.before is not None:
-        clauses.append("e.id < ?")
-        params.append(query.before)
-    where = " AND ".join(clauses) or "1"
-    rows = conn.execute(
-        f"SELECT e.id, e.source, e.external_id, e.type, e.received_at FROM events e"
-        f" WHERE {where} ORDER BY e.id DESC LIMIT ?",
-        [*params, query.limit],
-    ).fetchall()
-    counts: dict[str, dict[str, int]] = {row[0]: {} for row in rows}
-    if rows:
-        marks = ",".join("?" * len(rows))
-        for event_id, status, count in conn.execute(
-            f"SELECT event_id, status, count(*) FROM deliveries WHERE event_id IN ({marks})"
-            " GROUP BY event_id, status",
-            list(counts),
-        ):
-            counts[event_id][status] = count
-    return [
-        EventSummary(row[0], row[1], row[2], row[3], from_ms(row[4]), counts[row[0]])
-        for row in rows
-    ]

@@ -1,0 +1,57 @@
+"""Dashboard sessions and CSRF tokens: signed, expiring, bound to their session and token."""
+
+from __future__ import annotations
+
+from hookline.auth import Sessions, bearer, token_digest, token_matches
+
+NOW = 1_800_000_000.0
+
+
+class TestSessions:
+    def test_issued_session_checks_until_it_expires(self):
+        """A fresh session is valid, and is not once its lifetime has passed."""
+        sessions = Sessions(token_digest("a" * 20), lifetime=60)
+        value = sessions.issue(now=NOW)
+        assert sessions.check(value, now=NOW + 59) is not None
+        assert sessions.check(value, now=NOW + 60) is None
+
+    def test_tampering_and_another_token_invalidate(self):
+        """Changing any part of the value, or the API token, invalidates the session."""
+        sessions = Sessions(token_digest("a" * 20))
+        value = sessions.issue(now=NOW)
+        expires, nonce, signature = value.split(".")
+        for forged in (f"{int(expires) + 9}.{nonce}.{signature}", f"{expires}.{nonce}x.{signature}",
+                       f"{expires}.{nonce}.{signature[:-1]}", "", "junk", "1.2"):  # fmt: skip
+            assert sessions.check(forged, now=NOW) is None
+        assert Sessions(token_digest("b" * 20)).check(value, now=NOW) is None
+
+    def test_csrf_token_is_bound_to_the_session(self):
+        """A session's CSRF token is accepted for it and refused for any other session."""
+        sessions = Sessions(token_digest("a" * 20))
+        one = sessions.check(sessions.issue(now=NOW), now=NOW)
+        two = sessions.check(sessions.issue(now=NOW), now=NOW)
+        assert one is not None and two is not None
+        assert sessions.csrf_ok(one, sessions.csrf_token(one))
+        assert not sessions.csrf_ok(two, sessions.csrf_token(one))
+        assert not sessions.csrf_ok(one, None) and not sessions.csrf_ok(one, "")
+
+    def test_nothing_issued_contains_the_token(self):
+        """Neither the cookie value nor the CSRF token carries the API token."""
+        token = "secret-token-0123456789"
+        sessions = Sessions(token_digest(token))
+        value = sessions.issue()
+        session = sessions.check(value)
+        assert session is not None
+        assert token not in value and token not in sessions.csrf_token(session)
+
+
+class TestBearer:
+    def test_bearer_parsing_and_matching(self):
+        """Only `Bearer <token>` is read; the token matches its digest alone."""
+        assert bearer({"authorization": "Bearer abc"}) == "abc"
+        assert bearer({"authorization": "Basic abc"}) is None
+        assert bearer({"authorization": "Bearer "}) is None
+        assert bearer({}) is None
+        assert token_matches("abc", token_digest("abc"))
+        assert not token_matches("abd", token_digest("abc"))
+        assert not token_matches(None, token_digest("abc")) and not token_matches("abc", None)
