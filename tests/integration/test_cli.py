@@ -55,7 +55,7 @@ class TestInitAndCheck:
         assert result.exit_code == 2
         lines = result.output.strip().splitlines()
         assert lines == [
-            f"{path}:3: sources.stripe.verify.secret: environment variable HOOKLINE_TEST_UNSET_VAR is not set",
+            f"{path}:3: sources.stripe.verify.secret: environment variable HOOKLINE_TEST_UNSET_VAR is not set",  # noqa: E501
             f"{path}:7: routes[0].if: syntax error: unexpected 'end of template' (template line 1)",
             f"{path}:9: routes[0].actions[0].telegram.colour: unknown key",
             f"{path}:10: delivery.timeout: expected a duration such as 10s, 5m or 1h, got 'soon'",

@@ -1,4 +1,4 @@
-"""The store contract: what every backend must do (SQLite now; PostgreSQL runs the same suite)."""
+"""The store contract: what every backend must do. Each test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hookline.models import (
     new_id,
     utcnow,
 )
-from hookline.store.base import migrations
+from hookline.store.base import migrations, open_store
 
 
 def new_event(
@@ -90,12 +90,12 @@ class TestIngest:
 
     async def test_concurrent_ingests_are_group_committed(self, store):
         """A burst of ingests is committed in far fewer transactions than events."""
-        before = store.batches
+        before = store.commits
         await asyncio.gather(
             *(store.ingest(new_event(f"e{i}"), [new_delivery()]) for i in range(500))
         )
         assert len(await store.list_events(EventFilter(limit=1000))) == 500
-        assert store.batches - before < 500
+        assert store.commits - before < 500
 
     async def test_delivery_with_error_starts_dead(self, store):
         """A delivery created with an error (a failed condition) is dead and not due."""
@@ -284,29 +284,36 @@ class TestListing:
 
 
 class TestSchema:
-    async def test_reopening_applies_nothing_and_keeps_data(self, store, tmp_path):
-        """A store opened again on the same file finds its schema current and its events there."""
-        from hookline.store.sqlite import SqliteStore
-
+    async def test_reopening_applies_nothing_and_keeps_data(self, store, database_url):
+        """A store opened again on the same database finds its schema current and its events."""
         event = new_event()
         await store.ingest(event, [])
-        again = SqliteStore(store.path)
+        again = open_store(database_url)
         await again.open(migrate=False)
         assert (await again.get_event(event.id)) is not None
         await again.aclose()
 
-    async def test_unmigrated_database_is_refused(self, tmp_path):
-        """Opening without migrating a database that is behind names the fix."""
-        from hookline.store.sqlite import SqliteStore
-
-        fresh = SqliteStore(tmp_path / "new.db")
+    async def test_unmigrated_database_is_refused(self, empty_database_url):
+        """Opening without migrating a database that has no schema names the fix."""
+        fresh = open_store(empty_database_url)
         with pytest.raises(StoreError, match="hookline migrate"):
             await fresh.open(migrate=False)
         await fresh.aclose()
 
-    def test_migrations_are_numbered_in_order(self):
+    async def test_empty_database_is_created_when_asked(self, empty_database_url):
+        """`create` gives a database with no schema the current one (the quickstart)."""
+        fresh = open_store(empty_database_url)
+        await fresh.open(migrate=False, create=True)
+        result = await fresh.ingest(new_event(), [new_delivery()])
+        await fresh.aclose()
+        again = open_store(empty_database_url)
+        await again.open(migrate=False)
+        assert await again.get_event(result.event_id) is not None
+        await again.aclose()
+
+    def test_migrations_are_numbered_in_order(self, backend):
         """Migrations are found in the package and numbered without gaps."""
-        found = migrations("sqlite")
+        found = migrations(backend)
         assert [m.version for m in found] == list(range(1, len(found) + 1))
 
     async def test_meta_first_value_wins(self, store):

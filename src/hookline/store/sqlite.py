@@ -34,7 +34,15 @@ from hookline.models import (
     NewEvent,
     utcnow,
 )
-from hookline.store.base import EventSummary, from_ms, migrations, ms
+from hookline.store.base import (
+    EventSummary,
+    PruneResult,
+    from_ms,
+    ms,
+    plan_schema,
+    schema_sql,
+    sql_statements,
+)
 from hookline.store.sqlite_writer import SqliteWriter, connect
 
 T = TypeVar("T")
@@ -58,21 +66,14 @@ class SqliteStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def open(self, *, migrate: bool) -> None:
+    async def open(self, *, migrate: bool, create: bool = False) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailableError(f"cannot create {self.path.parent}: {exc}") from exc
         self._writer.start()
-        if migrate:
-            await self._writer.run(_migrate)
-        else:
-            pending = await self._writer.run(_pending_migrations)
-            if pending:
-                raise StoreError(
-                    f"the database schema of {self.path} is behind ({len(pending)} migration(s) "
-                    "pending); run `hookline migrate` first"
-                )
+        where = str(self.path)
+        await self._writer.run(lambda conn: _prepare_schema(conn, where, migrate, create))
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._writer.stop)
@@ -86,6 +87,10 @@ class SqliteStore:
 
     @property
     def batches(self) -> int:
+        return self._writer.batches
+
+    @property
+    def commits(self) -> int:
         return self._writer.batches
 
     # -- ingest ----------------------------------------------------------------------------
@@ -115,6 +120,23 @@ class SqliteStore:
         return await self._writer.run(
             lambda conn: _record(conn, delivery_id, worker_id, attempt, status, next_at)
         )
+
+    async def renew_lease(
+        self, delivery_ids: Sequence[str], *, worker_id: str, lease: timedelta, now: datetime
+    ) -> list[str]:
+        if not delivery_ids:
+            return []
+        marks = ",".join("?" * len(delivery_ids))
+
+        def renew(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                f"UPDATE deliveries SET due_at = ?, updated_at = ? WHERE id IN ({marks})"
+                " AND lease_owner = ? AND status = ? RETURNING id",
+                (ms(now + lease), ms(now), *delivery_ids, worker_id, DeliveryStatus.IN_FLIGHT),
+            )
+            return [row[0] for row in rows]
+
+        return await self._writer.run(renew)
 
     async def next_due_at(self) -> datetime | None:
         row = await self._read(
@@ -177,6 +199,11 @@ class SqliteStore:
         assert delivery is not None
         return delivery
 
+    async def prune(
+        self, *, events_before: datetime | None, dedup_before: datetime | None, limit: int
+    ) -> PruneResult:
+        return await self._writer.run(lambda conn: _prune(conn, events_before, dedup_before, limit))
+
     async def get_meta(self, key: str) -> str | None:
         row = await self._read(
             lambda conn: conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -213,59 +240,57 @@ class SqliteStore:
 # -- operations run on the writer thread ------------------------------------------------------
 
 
-def _migrate(conn: sqlite3.Connection) -> list[int]:
-    applied = []
-    for migration in _pending_migrations(conn):
-        for statement in _statements(migration.sql):
-            conn.execute(statement)
-        conn.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            (migration.version, migration.name, ms(utcnow())),
-        )
-        applied.append(migration.version)
-    return applied
-
-
-def _pending_migrations(conn: sqlite3.Connection) -> list[Any]:
+def _prepare_schema(conn: sqlite3.Connection, where: str, migrate: bool, create: bool) -> None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
     )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    return [m for m in migrations("sqlite") if m.version not in done]
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (our migrations have no `;` inside literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    plan = plan_schema("sqlite", applied, where=where, migrate=migrate, create=create)
+    if plan.fresh:
+        for statement in sql_statements(schema_sql("sqlite")):
+            conn.execute(statement)
+    for migration in plan.pending:
+        if not plan.fresh:
+            for statement in sql_statements(migration.sql):
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, ms(utcnow())),
+        )
 
 
 def _ingest(
     conn: sqlite3.Connection, event: NewEvent, deliveries: Sequence[NewDelivery]
 ) -> IngestResult:
-    cursor = conn.execute(
-        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+    received_at = ms(event.received_at)
+    if event.external_id is not None:
+        cursor = conn.execute(
+            "INSERT INTO dedup_keys (source, external_id, event_id, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (event.source, event.external_id, event.id, received_at),
+        )
+        if cursor.rowcount == 0:
+            row = conn.execute(
+                "SELECT event_id FROM dedup_keys WHERE source = ? AND external_id = ?",
+                (event.source, event.external_id),
+            ).fetchone()
+            return IngestResult(row[0], is_duplicate=True)
+    conn.execute(
+        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.id,
             event.source,
             event.external_id,
             event.type,
-            ms(event.received_at),
+            received_at,
             event.content_type,
             orjson.dumps(event.headers),
             orjson.dumps(event.query),
             event.body,
         ),
     )
-    if cursor.rowcount == 0:
-        row = conn.execute(
-            "SELECT id FROM events WHERE source = ? AND external_id = ?",
-            (event.source, event.external_id),
-        ).fetchone()
-        return IngestResult(row[0], is_duplicate=True)
-    _insert_deliveries(conn, event.id, deliveries, ms(event.received_at))
+    _insert_deliveries(conn, event.id, deliveries, received_at)
     return IngestResult(event.id, is_duplicate=False)
 
 
@@ -364,6 +389,44 @@ def _record(
         ),
     )
     return owned
+
+
+def _prune(
+    conn: sqlite3.Connection,
+    events_before: datetime | None,
+    dedup_before: datetime | None,
+    limit: int,
+) -> PruneResult:
+    """One retention batch, on the writer thread between ingest batches (never blocks long)."""
+    events = 0
+    if events_before is not None:
+        cutoff = ms(events_before)
+        doomed = [
+            row[0]
+            for row in conn.execute(
+                "SELECT e.id FROM events e WHERE e.received_at < ? AND NOT EXISTS ("
+                " SELECT 1 FROM deliveries d WHERE d.event_id = e.id"
+                " AND (d.status <> ? OR d.updated_at >= ?)) ORDER BY e.received_at LIMIT ?",
+                (cutoff, DeliveryStatus.SUCCEEDED, cutoff, limit),
+            )
+        ]
+        if doomed:
+            marks = ",".join("?" * len(doomed))
+            conn.execute(
+                "DELETE FROM attempts WHERE delivery_id IN"
+                f" (SELECT id FROM deliveries WHERE event_id IN ({marks}))",
+                doomed,
+            )
+            conn.execute(f"DELETE FROM deliveries WHERE event_id IN ({marks})", doomed)
+            events = conn.execute(f"DELETE FROM events WHERE id IN ({marks})", doomed).rowcount
+    keys = 0
+    if dedup_before is not None:
+        keys = conn.execute(
+            "DELETE FROM dedup_keys WHERE (source, external_id) IN (SELECT source, external_id"
+            " FROM dedup_keys WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+            (ms(dedup_before), limit),
+        ).rowcount
+    return PruneResult(events=events, dedup_keys=keys)
 
 
 # -- row mapping ------------------------------------------------------------------------------
