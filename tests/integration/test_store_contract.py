@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -22,14 +23,18 @@ from hookline.store.base import migrations, open_store
 
 
 def new_event(
-    external_id: str | None = "ext-1", *, source: str = "stripe", type: str = "t"
+    external_id: str | None = "ext-1",
+    *,
+    source: str = "stripe",
+    type: str = "t",
+    received_at: datetime | None = None,
 ) -> NewEvent:
     return NewEvent(
         id=new_id("evt"),
         source=source,
         external_id=external_id,
         type=type,
-        received_at=utcnow(),
+        received_at=received_at or utcnow(),
         content_type="application/json",
         headers={"content-type": "application/json"},
         query={"a": "1"},
@@ -177,6 +182,49 @@ class TestClaims:
         )
 
 
+class TestLeases:
+    async def test_renewal_extends_only_leases_still_held(self, store):
+        """Renewing moves a held lease's end forward and reports leases lost to others."""
+        for i in range(2):
+            await store.ingest(new_event(f"e{i}"), [new_delivery()])
+        now = utcnow()
+        lease = timedelta(seconds=5)
+        mine = await store.claim_due(worker_id="w", limit=2, lease=lease, now=now)
+        later = now + timedelta(seconds=6)  # both leases ran out; another worker takes one
+        (taken,) = await store.claim_due(worker_id="other", limit=1, lease=lease, now=later)
+        held = await store.renew_lease(
+            [c.delivery.id for c in mine], worker_id="w", lease=lease, now=later
+        )
+        assert len(held) == 1 and held[0] != taken.delivery.id
+        delivery = await store.get_delivery(held[0])
+        assert delivery.next_attempt_at >= later + lease - timedelta(milliseconds=1)
+        assert await store.claim_due(worker_id="x", limit=10, lease=lease, now=later) == []
+
+    async def test_renewing_nothing_is_a_no_op(self, store):
+        """An empty renewal touches nothing and returns nothing."""
+        assert await store.renew_lease([], worker_id="w", lease=timedelta(1), now=utcnow()) == []
+
+    async def test_two_stores_never_claim_one_delivery_twice(self, store, database_url):
+        """Two stores on one database (two processes) claiming at once split the queue."""
+        for i in range(60):
+            await store.ingest(new_event(f"e{i}"), [new_delivery()])
+        other = open_store(database_url)
+        await other.open(migrate=False)
+        try:
+            now = utcnow()
+            claims = await asyncio.gather(
+                *(
+                    s.claim_due(worker_id=f"w{n}", limit=7, lease=timedelta(seconds=30), now=now)
+                    for n in range(10)
+                    for s in (store, other)
+                )
+            )
+        finally:
+            await other.aclose()
+        ids = [c.delivery.id for batch in claims for c in batch]
+        assert len(ids) == len(set(ids)) == 60
+
+
 class TestAttempts:
     async def test_retrying_delivery_becomes_due_at_next_at(self, store):
         """A retrying delivery is not claimed before its next attempt time, and is after."""
@@ -263,6 +311,118 @@ class TestReplay:
             await store.replay_delivery("dlv_nope", now=utcnow())
         with pytest.raises(NotFoundError):
             await store.add_deliveries("evt_nope", [new_delivery()])
+
+
+class TestRetention:
+    async def settle(self, store, event, outcome=AttemptOutcome.SUCCEEDED):
+        """Ingest `event` with one delivery and end that delivery with `outcome`."""
+        await store.ingest(event, [new_delivery()])
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        status = {
+            AttemptOutcome.SUCCEEDED: DeliveryStatus.SUCCEEDED,
+            AttemptOutcome.DEAD: DeliveryStatus.DEAD,
+            AttemptOutcome.RETRY: DeliveryStatus.RETRYING,
+        }[outcome]
+        await store.record_attempt(
+            c.delivery.id,
+            worker_id="w",
+            attempt=attempt(outcome),
+            status=status,
+            next_at=utcnow() + timedelta(hours=1),
+        )
+
+    async def test_prunes_only_succeeded_events_before_the_cutoff(self, store):
+        """Succeeded and delivery-less events go with their history; dead, retrying, pending
+        and recent ones stay."""
+        old = utcnow() - timedelta(days=40)
+        succeeded, nothing_owed = new_event("a", received_at=old), new_event("b", received_at=old)
+        dead, retrying = new_event("c", received_at=old), new_event("d", received_at=old)
+        pending, recent = new_event("e", received_at=old), new_event("f")
+        await self.settle(store, succeeded)
+        await store.ingest(nothing_owed, [])
+        await self.settle(store, dead, AttemptOutcome.DEAD)
+        await self.settle(store, retrying, AttemptOutcome.RETRY)
+        await self.settle(store, recent)
+        await store.ingest(pending, [new_delivery()])
+        cutoff = utcnow() + timedelta(seconds=1)  # everything that ended is "old enough"
+        result = await store.prune(
+            events_before=utcnow() - timedelta(days=30), dedup_before=None, limit=100
+        )
+        assert result.events == 1  # nothing_owed: the succeeded one ended just now
+        result = await store.prune(events_before=cutoff, dedup_before=None, limit=100)
+        assert (result.events, result.dedup_keys) == (2, 0)  # succeeded and recent
+        assert await store.get_event(succeeded.id) is None
+        assert await store.deliveries_for(succeeded.id) == []
+        for kept in (dead, retrying, pending):
+            assert await store.get_event(kept.id) is not None
+            assert len(await store.deliveries_for(kept.id)) == 1
+
+    async def test_pruning_goes_in_batches(self, store):
+        """Each call removes at most `limit` events; repeated calls remove them all."""
+        old = utcnow() - timedelta(days=40)
+        for i in range(7):
+            await store.ingest(new_event(f"e{i}", received_at=old), [])
+        counts = []
+        while (
+            result := await store.prune(events_before=utcnow(), dedup_before=None, limit=3)
+        ).events:
+            counts.append(result.events)
+        assert counts == [3, 3, 1]
+        assert await store.list_events(EventFilter()) == []
+
+    async def test_dedup_key_outlives_its_event(self, store):
+        """A duplicate of a pruned event is still answered with the original id while its
+        key is kept, and stored anew once the key is pruned too."""
+        old = utcnow() - timedelta(days=10)
+        first = await store.ingest(new_event("k", received_at=old), [])
+        await store.prune(events_before=utcnow(), dedup_before=None, limit=10)
+        assert await store.get_event(first.event_id) is None
+        again = await store.ingest(new_event("k"), [])
+        assert again.is_duplicate and again.event_id == first.event_id
+        result = await store.prune(
+            events_before=None, dedup_before=utcnow() - timedelta(days=7), limit=10
+        )
+        assert (result.events, result.dedup_keys) == (0, 1)
+        fresh = await store.ingest(new_event("k"), [])
+        assert not fresh.is_duplicate and fresh.event_id != first.event_id
+
+
+class TestText:
+    async def test_nul_characters_are_stored(self, store):
+        """NUL in an id, a header, the query or an error excerpt never fails a write."""
+        event = NewEvent(
+            id=new_id("evt"),
+            source="stripe",
+            external_id="a\x00b",
+            type="t\x00",
+            received_at=utcnow(),
+            content_type="text/plain",
+            headers={"x-h": "v\x00"},
+            query={"q": "\x00"},
+            body=b"\x00\xff",
+        )
+        result = await store.ingest(event, [new_delivery()])
+        assert not result.is_duplicate
+        stored = await store.get_event(event.id)
+        assert (stored.headers, stored.query, stored.body) == (
+            event.headers,
+            event.query,
+            event.body,
+        )
+        assert (await store.ingest(replace(event, id=new_id("evt")), [])).is_duplicate
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        nul = AttemptRecord(utcnow(), 1.0, AttemptOutcome.RETRY, 500, "bad\x00body", "e\x00")
+        owned = await store.record_attempt(
+            c.delivery.id, worker_id="w", attempt=nul, status=DeliveryStatus.RETRYING,
+            next_at=utcnow(),
+        )  # fmt: skip
+        assert owned
+        (a,) = (await store.get_delivery(c.delivery.id)).history
+        assert a.response_excerpt.startswith("bad") and a.response_excerpt.endswith("body")
 
 
 class TestListing:
