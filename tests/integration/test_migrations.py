@@ -91,7 +91,9 @@ def sqlite_schema(path: str) -> dict[str, Any]:
         shape[table] = {
             # (name, type, not null, default, primary key position); order-independent
             "columns": sorted(row[1:6] for row in conn.execute(f"PRAGMA table_xinfo({table})")),
-            "foreign_keys": sorted(row[2:] for row in conn.execute(f"PRAGMA foreign_key_list({table})")),
+            "foreign_keys": sorted(
+                row[2:] for row in conn.execute(f"PRAGMA foreign_key_list({table})")
+            ),
             "without_rowid": "WITHOUT ROWID" in create[0].upper(),
             "indexes": sorted(
                 (name, _squash(sql or ""))
