@@ -59,6 +59,14 @@ async def database_url(
 
 
 @pytest.fixture
+async def postgres_url(postgres: PostgresDatabases) -> AsyncIterator[str]:
+    """A migrated PostgreSQL database of its own for this test."""
+    url = await postgres.clone()
+    yield url
+    await postgres.drop(url)
+
+
+@pytest.fixture
 async def empty_database_url(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[str]:

@@ -56,11 +56,13 @@ MIGRATION_LOCK = 4741236500  # pg_advisory_xact_lock key: one migrating process 
 
 # Errors that mean "the database is not there right now" (-> 503, retry) rather than "this
 # statement is wrong": network errors, a closed connection, a server starting, stopping or
-# out of connections.
+# out of connections. asyncpg raises InternalClientError ("cannot switch to state …") when
+# the server goes away in the middle of an operation.
 UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
@@ -100,7 +102,7 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn,
-                min_size=1,
+                min_size=0,  # connect on demand: no background reconnect loop during outages
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=COMMAND_TIMEOUT,
