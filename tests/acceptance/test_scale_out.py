@@ -113,6 +113,20 @@ async def owed(url: str) -> int:
     return int(rows[0][0])
 
 
+async def held_by(url: str, worker_id: str | None) -> int:
+    """Deliveries leased to this worker right now (claimed, perhaps sent, not recorded)."""
+    rows = await fetch(
+        url,
+        "SELECT count(*) FROM deliveries WHERE lease_owner = $1 AND status = 'in_flight'",
+        worker_id,
+    )
+    return int(rows[0][0])
+
+
+async def _drained(url: str) -> bool:
+    return await owed(url) == 0
+
+
 async def start_all(processes: list[HooklineProcess | WorkerProcess]) -> None:
     # In threads: starting polls with blocking calls, and the sink must keep answering.
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in processes))
@@ -124,112 +138,107 @@ def stop_all(processes: list[HooklineProcess | WorkerProcess]) -> None:
             p.terminate()
 
 
-async def test_kill_9_a_worker_and_a_serve_process(tmp_path: Path, postgres_url: str):
-    """2 serve + 3 worker processes; kill -9 one of each mid-run; nothing acknowledged is lost."""
-    started = time.monotonic()
-    async with HttpSink() as sink:
-        sink.set_mode("slow", delay=0.05)  # a real endpoint's latency: deliveries overlap
-        config = tmp_path / "hookline.yaml"
-        config.write_text(scale_config(postgres_url, sink.url))
-        serves = [HooklineProcess(config, command="serve") for _ in range(2)]
-        workers = [WorkerProcess(config, name=str(n)) for n in range(3)]
-        await start_all([*serves, *workers])
-        try:
-            traffic = Traffic()
-            urls = [s.url for s in serves]
-            per_sender = EVENTS // SENDERS
-            senders = [
-                asyncio.create_task(sender(n, urls, traffic, events=per_sender))
-                for n in range(SENDERS)
-            ]
-            await wait_until(lambda: len(delivered(sink)) >= EVENTS // 5, timeout=60)
-            await asyncio.to_thread(workers[0].kill)
-            rows = await fetch(
-                postgres_url,
-                "SELECT count(*) FROM deliveries WHERE lease_owner = $1 AND status = 'in_flight'",
-                workers[0].worker_id,
-            )
-            in_flight_at_kill = int(rows[0][0])
-            delivered_at_kill = len(delivered(sink))
-            await wait_until(lambda: len(traffic.acked) >= EVENTS // 2, timeout=60)
-            await asyncio.to_thread(serves[0].kill)
-            acked_at_serve_kill = len(traffic.acked)
-            await asyncio.gather(*senders)
-            await wait_until(lambda: traffic.acked <= set(delivered(sink)), timeout=60)
-            await wait_until(lambda: _drained(postgres_url), timeout=60)
-        finally:
-            stop_all([*serves, *workers])
-        counts = delivered(sink)
-    duplicates = sum(n - 1 for n in counts.values())
-    print(  # noqa: T201 - the duplicate count is part of what this test reports
-        f"\nscale-out: {len(traffic.acked)} acked, {len(counts)} delivered,"
-        f" {sum(counts.values())} requests at the sink, {duplicates} duplicate(s);"
-        f" worker killed with {in_flight_at_kill} in flight after {delivered_at_kill} deliveries,"
-        f" serve killed after {acked_at_serve_kill} acks; {time.monotonic() - started:.1f} s"
-    )
-    assert len(traffic.acked) == per_sender * SENDERS
-    assert traffic.acked <= set(counts)
-    assert delivered_at_kill < EVENTS and acked_at_serve_kill < EVENTS  # both kills mid-run
-    # At least once: only what the dead worker held (claimed, perhaps sent, not recorded)
-    # can be sent twice; the serve kill duplicates events, which collapse, not deliveries.
-    assert duplicates <= in_flight_at_kill
-
-
-async def _drained(url: str) -> bool:
-    return await owed(url) == 0
-
-
-async def test_database_restart_during_load(tmp_path: Path, postgres_url: str):
-    """PostgreSQL stops under load: 503s, never 2xx, while down; all acked delivered after."""
-    server = PostgresServer()
-    if not server.controllable:
-        pytest.skip("the PostgreSQL server is not a local cluster this test may stop")
-    async with HttpSink() as sink:
-        config = tmp_path / "hookline.yaml"
-        config.write_text(scale_config(postgres_url, sink.url))
-        serve = HooklineProcess(config, command="serve")
-        worker = WorkerProcess(config, name="0")
-        await start_all([serve, worker])
-        try:
-            traffic, stop = Traffic(), asyncio.Event()
-            senders = [
-                asyncio.create_task(sender(n, [serve.url], traffic, stop=stop)) for n in range(4)
-            ]
-            await wait_until(lambda: len(traffic.acked) >= 200, timeout=60)
+class TestScaleOut:
+    async def test_kill_9_a_worker_and_a_serve_process(self, tmp_path: Path, postgres_url: str):
+        """2 serve + 3 workers; kill -9 one of each mid-run; nothing acknowledged is lost."""
+        started = time.monotonic()
+        async with HttpSink() as sink:
+            sink.set_mode("slow", delay=0.05)  # a real endpoint's latency: deliveries overlap
+            config = tmp_path / "hookline.yaml"
+            config.write_text(scale_config(postgres_url, sink.url))
+            serves = [HooklineProcess(config, command="serve") for _ in range(2)]
+            workers = [WorkerProcess(config, name=str(n)) for n in range(3)]
+            await start_all([*serves, *workers])
             try:
-                await asyncio.to_thread(server.stop)
-                down_from = time.monotonic()
-                await wait_until(lambda: len(traffic.answered_since(down_from)) >= 100, timeout=30)
-                await wait_until(lambda: "worker.claim_failed" in worker.logs(), timeout=30)
-                async with (
-                    aiohttp.ClientSession() as http,
-                    http.get(f"{serve.url}/readyz") as ready,
-                ):
-                    ready_while_down = ready.status
-                down_until = time.monotonic()
+                traffic = Traffic()
+                urls = [s.url for s in serves]
+                per_sender = EVENTS // SENDERS
+                senders = [
+                    asyncio.create_task(sender(n, urls, traffic, events=per_sender))
+                    for n in range(SENDERS)
+                ]
+                await wait_until(lambda: len(delivered(sink)) >= EVENTS // 5, timeout=60)
+                await asyncio.to_thread(workers[0].kill)
+                in_flight_at_kill = await held_by(postgres_url, workers[0].worker_id)
+                delivered_at_kill = len(delivered(sink))
+                await wait_until(lambda: len(traffic.acked) >= EVENTS // 2, timeout=60)
+                await asyncio.to_thread(serves[0].kill)
+                acked_at_serve_kill = len(traffic.acked)
+                await asyncio.gather(*senders)
+                await wait_until(lambda: traffic.acked <= set(delivered(sink)), timeout=60)
+                await wait_until(lambda: _drained(postgres_url), timeout=60)
             finally:
-                await asyncio.to_thread(server.start)
-            acked_at_restart = len(traffic.acked)
-            await wait_until(lambda: len(traffic.acked) >= acked_at_restart + 200, timeout=60)
-            await wait_until(lambda: "worker.reconnected" in worker.logs(), timeout=30)
-            stop.set()
-            await asyncio.gather(*senders)
-            await wait_until(lambda: traffic.acked <= set(delivered(sink)), timeout=60)
-            await wait_until(lambda: _drained(postgres_url), timeout=60)
-        finally:
-            stop_all([serve, worker])
-            if not server.is_running():
-                server.start()
-        counts = delivered(sink)
-    while_down = [
-        status for sent, at, status in traffic.answers if sent >= down_from and at <= down_until
-    ]
-    print(  # noqa: T201 - what the senders saw is part of what this test reports
-        f"\ndatabase restart: {len(while_down)} answers while down"
-        f" ({Counter(while_down)}), /readyz {ready_while_down}; {len(traffic.acked)} acked,"
-        f" {len(counts)} delivered, {sum(counts.values()) - len(counts)} duplicate(s)"
-    )
-    assert while_down and set(while_down) == {503}
-    assert ready_while_down == 503
-    assert {status for _s, _a, status in traffic.answers} <= {200, 503}
-    assert traffic.acked <= set(counts)
+                stop_all([*serves, *workers])
+            counts = delivered(sink)
+        duplicates = sum(n - 1 for n in counts.values())
+        print(  # noqa: T201 - the duplicate count is part of what this test reports
+            f"\nscale-out: {len(traffic.acked)} acked, {len(counts)} delivered,"
+            f" {sum(counts.values())} requests at the sink, {duplicates} duplicate(s);"
+            f" worker killed with {in_flight_at_kill} in flight after {delivered_at_kill}"
+            f" deliveries, serve killed after {acked_at_serve_kill} acks;"
+            f" {time.monotonic() - started:.1f} s"
+        )
+        assert len(traffic.acked) == per_sender * SENDERS
+        assert traffic.acked <= set(counts)
+        assert delivered_at_kill < EVENTS and acked_at_serve_kill < EVENTS  # both kills mid-run
+        # At least once: only what the dead worker held (claimed, perhaps sent, not recorded)
+        # can be sent twice; the serve kill duplicates events, which collapse, not deliveries.
+        assert duplicates <= in_flight_at_kill
+
+    async def test_database_restart_during_load(self, tmp_path: Path, postgres_url: str):
+        """PostgreSQL stops under load: 503s, never 2xx, while down; all acked delivered after."""
+        server = PostgresServer()
+        if not server.controllable:
+            pytest.skip("the PostgreSQL server is not a local cluster this test may stop")
+        async with HttpSink() as sink:
+            config = tmp_path / "hookline.yaml"
+            config.write_text(scale_config(postgres_url, sink.url))
+            serve = HooklineProcess(config, command="serve")
+            worker = WorkerProcess(config, name="0")
+            await start_all([serve, worker])
+            try:
+                traffic, stop = Traffic(), asyncio.Event()
+                senders = [
+                    asyncio.create_task(sender(n, [serve.url], traffic, stop=stop))
+                    for n in range(4)
+                ]
+                await wait_until(lambda: len(traffic.acked) >= 200, timeout=60)
+                try:
+                    await asyncio.to_thread(server.stop)
+                    down_from = time.monotonic()
+                    await wait_until(
+                        lambda: len(traffic.answered_since(down_from)) >= 100, timeout=30
+                    )
+                    await wait_until(lambda: "worker.claim_failed" in worker.logs(), timeout=30)
+                    async with (
+                        aiohttp.ClientSession() as http,
+                        http.get(f"{serve.url}/readyz") as ready,
+                    ):
+                        ready_while_down = ready.status
+                    down_until = time.monotonic()
+                finally:
+                    await asyncio.to_thread(server.start)
+                acked_at_restart = len(traffic.acked)
+                await wait_until(lambda: len(traffic.acked) >= acked_at_restart + 200, timeout=60)
+                await wait_until(lambda: "worker.reconnected" in worker.logs(), timeout=30)
+                stop.set()
+                await asyncio.gather(*senders)
+                await wait_until(lambda: traffic.acked <= set(delivered(sink)), timeout=60)
+                await wait_until(lambda: _drained(postgres_url), timeout=60)
+            finally:
+                stop_all([serve, worker])
+                if not server.is_running():
+                    server.start()
+            counts = delivered(sink)
+        while_down = [
+            status for sent, at, status in traffic.answers if sent >= down_from and at <= down_until
+        ]
+        print(  # noqa: T201 - what the senders saw is part of what this test reports
+            f"\ndatabase restart: {len(while_down)} answers while down"
+            f" ({Counter(while_down)}), /readyz {ready_while_down}; {len(traffic.acked)} acked,"
+            f" {len(counts)} delivered, {sum(counts.values()) - len(counts)} duplicate(s)"
+        )
+        assert while_down and set(while_down) == {503}
+        assert ready_while_down == 503
+        assert {status for _s, _a, status in traffic.answers} <= {200, 503}
+        assert traffic.acked <= set(counts)

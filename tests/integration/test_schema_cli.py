@@ -71,9 +71,10 @@ class TestPostgresUrl:
             open_store("postgresql://localhost/x?pool_size=zero")
 
 
-def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch):
-    """Without asyncpg, a PostgreSQL URL says how to install the driver."""
-    monkeypatch.setitem(sys.modules, "asyncpg", None)  # what `import asyncpg` finds missing
-    monkeypatch.delitem(sys.modules, "hookline.store.postgres", raising=False)
-    with pytest.raises(ConfigError, match=r"pip install 'hookline\[postgres\]'"):
-        open_store("postgresql://localhost/hookline")
+class TestDriver:
+    def test_missing_driver_names_the_extra(self, monkeypatch: pytest.MonkeyPatch):
+        """Without asyncpg, a PostgreSQL URL says how to install the driver."""
+        monkeypatch.setitem(sys.modules, "asyncpg", None)  # what `import asyncpg` finds missing
+        monkeypatch.delitem(sys.modules, "hookline.store.postgres", raising=False)
+        with pytest.raises(ConfigError, match=r"pip install 'hookline\[postgres\]'"):
+            open_store("postgresql://localhost/hookline")

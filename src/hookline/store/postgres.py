@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import orjson
 import structlog
 
-from hookline.errors import ConfigError, NotFoundError, StoreError, StoreUnavailableError
+from hookline.errors import NotFoundError, StoreError, StoreUnavailableError
 from hookline.models import (
     Attempt,
     AttemptOutcome,
@@ -43,37 +41,21 @@ from hookline.models import (
     utcnow,
 )
 from hookline.store.base import EventSummary, PruneResult, plan_schema, queries, schema_sql
+from hookline.store.postgres_conn import (
+    CONNECT_TIMEOUT,
+    DRIVER_ERRORS,
+    Listener,
+    keep_session,
+    parse_url,
+    store_error,
+)
 from hookline.store.postgres_ingest import IngestBatcher, delivery_arrays, text
 
 log = structlog.get_logger("hookline.store")
 
 Q = queries("postgres")
-CHANNEL = "hookline_work"
-DEFAULT_POOL_SIZE = 10
-CONNECT_TIMEOUT = 5.0  # seconds: an unreachable server must turn into a 503 quickly
 COMMAND_TIMEOUT = 30.0
 MIGRATION_LOCK = 4741236500  # pg_advisory_xact_lock key: one migrating process at a time
-
-# Errors that mean "the database is not there right now" (-> 503, retry) rather than "this
-# statement is wrong": network errors, a closed connection, a server starting, stopping or
-# out of connections. asyncpg raises InternalClientError ("cannot switch to state …") when
-# the server goes away in the middle of an operation.
-UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
-DRIVER_ERRORS: tuple[type[BaseException], ...] = (*UNAVAILABLE, asyncpg.PostgresError)
-
-
-def store_error(exc: BaseException) -> StoreError:
-    if isinstance(exc, UNAVAILABLE):
-        return StoreUnavailableError(f"PostgreSQL is unavailable: {str(exc) or type(exc).__name__}")
-    return StoreError(f"PostgreSQL error: {exc}")
 
 
 class PostgresStore:
@@ -84,7 +66,7 @@ class PostgresStore:
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._work = asyncio.Event()
         self._batcher = IngestBatcher(self._connection, Q)
-        self._listener = _Listener(self._dsn, self._work.set)
+        self._listener = Listener(self._dsn, self._work.set)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -106,7 +88,7 @@ class PostgresStore:
                 max_size=self.pool_size,
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=COMMAND_TIMEOUT,
-                reset=_keep_session,
+                reset=keep_session,
                 server_settings={"application_name": "hookline"},
             )
         except DRIVER_ERRORS as exc:
@@ -308,48 +290,6 @@ class PostgresStore:
         return kept
 
 
-class _Listener:
-    """A dedicated connection that LISTENs for work; reconnects lazily, with backoff."""
-
-    def __init__(self, dsn: str, on_notify: Any) -> None:
-        self._dsn = dsn
-        self._on_notify = on_notify
-        self._conn: asyncpg.Connection[asyncpg.Record] | None = None
-        self._retry_at = 0.0
-        self._backoff = 0.5
-
-    async def ensure(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
-            return
-        if time.monotonic() < self._retry_at:
-            return
-        try:
-            conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)
-            await conn.add_listener(CHANNEL, self._notified)
-        except DRIVER_ERRORS as exc:
-            self._retry_at = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, 10.0)
-            log.warning("store.listen_failed", error=str(exc) or type(exc).__name__)
-            return
-        self._conn, self._backoff = conn, 0.5
-        self._on_notify()  # notifications sent while we were away are lost: look once
-
-    def _notified(self, *_args: object) -> None:
-        self._on_notify()
-
-    async def aclose(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
-            conn.terminate()
-
-
-async def _keep_session(_conn: object) -> None:
-    """Pool reset: asyncpg still rolls back an open transaction; we skip its reset query
-    (UNLISTEN, RESET ALL, ...), which costs a round trip per use and undoes nothing we do."""
-
-
 async def _prepare_schema(
     conn: asyncpg.Connection[asyncpg.Record], where: str, *, migrate: bool, create: bool
 ) -> None:
@@ -374,19 +314,6 @@ async def _prepare_schema(
                 migration.version,
                 migration.name,
             )
-
-
-def parse_url(url: str) -> tuple[str, int, str]:
-    """(the DSN for asyncpg, the pool size, where: host:port/db for messages, no secrets)."""
-    parts = urlsplit(url)
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    size = next((value for key, value in params if key == "pool_size"), str(DEFAULT_POOL_SIZE))
-    if not size.isdigit() or int(size) < 1:
-        raise ConfigError(f"pool_size must be a whole number of connections, got {size!r}",
-                          key_path="database")  # fmt: skip
-    rest = urlencode([(key, value) for key, value in params if key != "pool_size"])
-    where = f"postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
-    return urlunsplit(parts._replace(query=rest)), int(size), where
 
 
 # -- row mapping ------------------------------------------------------------------------------
