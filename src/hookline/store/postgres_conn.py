@@ -76,8 +76,13 @@ class Listener:
         if time.monotonic() < self._retry_at:
             return
         try:
-            conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)
+            conn = await asyncpg.connect(
+                self._dsn,
+                timeout=CONNECT_TIMEOUT,
+                server_settings={"application_name": "hookline-listen"},
+            )
             await conn.add_listener(CHANNEL, self._notified)
+            conn.add_termination_listener(self._lost)
         except DRIVER_ERRORS as exc:
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, 10.0)
@@ -87,6 +92,10 @@ class Listener:
         self._on_notify()  # notifications sent while we were away are lost: look once
 
     def _notified(self, *_args: object) -> None:
+        self._on_notify()
+
+    def _lost(self, *_args: object) -> None:
+        # Wake the worker: it polls once, and its next wait listens again.
         self._on_notify()
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ whether that one is older, in the same batch, or committed by another process me
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from hookline.models import DeliveryStatus, IngestResult, NewDelivery, NewEvent
 log = structlog.get_logger("hookline.store")
 
 MAX_BATCH = 500  # events per statement; bounds the statement's size and a batch's latency
+MAX_BATCH_BYTES = 8 * 1024 * 1024  # bodies per statement (one large event still goes alone)
 
 
 @dataclass(slots=True)
@@ -59,7 +61,7 @@ class IngestBatcher:
         self._ingest = queries["ingest"]
         self._find_keys = queries["find_keys"]
         self._max_batch = max_batch
-        self._pending: list[_Item] = []
+        self._pending: collections.deque[_Item] = collections.deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -90,11 +92,19 @@ class IngestBatcher:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: len(batch)]
-                await self._flush(batch)
+                await self._flush(self._next_batch())
             if self._closing:
                 return
+
+    def _next_batch(self) -> list[_Item]:
+        batch = [self._pending.popleft()]
+        size = len(batch[0].event.body)
+        while self._pending and len(batch) < self._max_batch:
+            size += len(self._pending[0].event.body)
+            if size > MAX_BATCH_BYTES:
+                break
+            batch.append(self._pending.popleft())
+        return batch
 
     async def _flush(self, batch: list[_Item]) -> None:
         try:
