@@ -141,8 +141,9 @@ class Store(Protocol):
 
     @property
     def commits(self) -> int:
-        """Write transactions committed so far by ingest (group commit makes these far
-        fewer than the events under load)."""
+        """Transactions committed so far that carried ingests (SQLite counts every write):
+        under load, group commit makes these far fewer than the events. For tests and
+        metrics."""
 
     async def ping(self) -> None:
         """Raise `StoreUnavailableError` unless the database answers."""
