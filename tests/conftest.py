@@ -1,9 +1,10 @@
-"""Shared fixtures: real SQLite stores, the real ASGI app, a fake Telegram, Stripe signing."""
+"""Shared fixtures: real stores (SQLite and PostgreSQL), the real ASGI app, a fake Telegram,
+Stripe signing."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +14,76 @@ import pytest
 
 from hookline.config.loader import loads
 from hookline.config.models import Config
-from hookline.store.sqlite import SqliteStore
+from hookline.store.base import Store, open_store
 from hookline.verify.stripe import sign
 from tests.support.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from tests.support.postgres import REQUIRED, PostgresDatabases, run_sync
 
 STRIPE_SECRET = "whsec_test_0123456789abcdefghijklmnop"
 API_TOKEN = "test-api-token-0123456789abcdef"
 
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    """The session's PostgreSQL template database (skipped, or failed in CI, if unreachable)."""
+    databases = PostgresDatabases()
+    problem = run_sync(databases.setup())
+    if problem is not None:
+        if REQUIRED:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    yield databases
+    run_sync(databases.teardown())
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    """A migrated SQLite store in a temporary file."""
-    opened = SqliteStore(tmp_path / "hookline.db")
+async def database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A migrated database of its own for this test: a SQLite file, or a PostgreSQL clone."""
+    if backend == "sqlite":
+        yield str(tmp_path / "hookline.db")
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    url = await databases.clone()
+    yield url
+    await databases.drop(url)
+
+
+@pytest.fixture
+async def postgres_url(postgres: PostgresDatabases) -> AsyncIterator[str]:
+    """A migrated PostgreSQL database of its own for this test."""
+    url = await postgres.clone()
+    yield url
+    await postgres.drop(url)
+
+
+@pytest.fixture
+async def empty_database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A database of this test's backend with no schema at all."""
+    if backend == "sqlite":
+        yield str(tmp_path / "empty.db")
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    url = await databases.empty()
+    yield url
+    await databases.drop(url)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store of each backend."""
+    opened = open_store(database_url)
     await opened.open(migrate=True)
     yield opened
     await opened.aclose()

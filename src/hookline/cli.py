@@ -146,7 +146,9 @@ def _serve(
     config = _load(config_path)
     logs.configure(verbose=verbose, json=json_logs, redactor=Redactor(config.secrets()))
     store = _store(config, config_path, database)
-    runtime = Runtime(config, store, with_worker=with_worker)
+    # Only `run` (the one-command quickstart) creates the schema of an empty database; a
+    # schema that is behind is always refused with the fix (`hookline migrate`).
+    runtime = Runtime(config, store, with_worker=with_worker, migrate=False, create=with_worker)
     bind_host = host or config.server.host
     bind_port = config.server.port if port is None else port
     roles = "HTTP and worker" if with_worker else "HTTP only"

@@ -35,6 +35,7 @@ class Runtime:
         *,
         with_worker: bool = True,
         migrate: bool = True,
+        create: bool = False,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
@@ -45,10 +46,11 @@ class Runtime:
         self.worker: Worker | None = None
         self._with_worker = with_worker
         self._migrate = migrate
+        self._create = create  # give an empty database the schema (never upgrade one)
         self._worker_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.store.open(migrate=self._migrate)
+        await self.store.open(migrate=self._migrate, create=self._create)
         self.api_token_digest = await self._api_token()
         if self._with_worker:
             self.worker = Worker(self.config, self.store, redactor=self.redactor, clock=self.clock)

@@ -1,4 +1,7 @@
-"""Nothing acknowledged is lost: `kill -9` the process mid-stream, restart, count deliveries."""
+"""Nothing acknowledged is lost: `kill -9` the process mid-stream, restart, count deliveries.
+
+Runs on each backend: SQLite (the embedded default) and PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +33,11 @@ delivery:
 """
 
 
-def crash_config(telegram_url: str) -> str:
+def crash_config(telegram_url: str, database: str) -> str:
     base = gateway_config(telegram_url)
     start = base.index("delivery:")
     end = base.index("api:")
-    return base[:start] + CRASH_DELIVERY.strip() + "\n" + base[end:]
+    return f'database: "{database}"\n' + base[:start] + CRASH_DELIVERY.strip() + "\n" + base[end:]
 
 
 async def sender(number: int, url: str, acked: set[str], stop: asyncio.Event) -> None:
@@ -56,12 +59,12 @@ async def sender(number: int, url: str, acked: set[str], stop: asyncio.Event) ->
 
 
 async def test_kill_9_mid_stream_loses_no_acknowledged_event(
-    tmp_path: Path, telegram: FakeTelegram
+    tmp_path: Path, telegram: FakeTelegram, database_url: str
 ):
     """Every event answered 2xx before a kill -9 is delivered after the restart."""
     telegram.set_mode("down")
     config = tmp_path / "hookline.yaml"
-    config.write_text(crash_config(telegram.url))
+    config.write_text(crash_config(telegram.url, database_url))
     server = HooklineProcess(config).start()
     acked: set[str] = set()
     stop = asyncio.Event()

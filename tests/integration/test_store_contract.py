@@ -1,10 +1,10 @@
-"""The store contract: what every backend must do (SQLite now; PostgreSQL runs the same suite)."""
+"""The store contract: what every backend must do. Each test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,18 +19,22 @@ from hookline.models import (
     new_id,
     utcnow,
 )
-from hookline.store.base import DeliveryFilter, migrations
+from hookline.store.base import DeliveryFilter, migrations, open_store
 
 
 def new_event(
-    external_id: str | None = "ext-1", *, source: str = "stripe", type: str = "t"
+    external_id: str | None = "ext-1",
+    *,
+    source: str = "stripe",
+    type: str = "t",
+    received_at: datetime | None = None,
 ) -> NewEvent:
     return NewEvent(
         id=new_id("evt"),
         source=source,
         external_id=external_id,
         type=type,
-        received_at=utcnow(),
+        received_at=received_at or utcnow(),
         content_type="application/json",
         headers={"content-type": "application/json"},
         query={"a": "1"},
@@ -91,12 +95,12 @@ class TestIngest:
 
     async def test_concurrent_ingests_are_group_committed(self, store):
         """A burst of ingests is committed in far fewer transactions than events."""
-        before = store.batches
+        before = store.commits
         await asyncio.gather(
             *(store.ingest(new_event(f"e{i}"), [new_delivery()]) for i in range(500))
         )
         assert len(await store.list_events(EventFilter(limit=1000))) == 500
-        assert store.batches - before < 500
+        assert store.commits - before < 500
 
     async def test_delivery_with_error_starts_dead(self, store):
         """A delivery created with an error (a failed condition) is dead and not due."""
@@ -176,6 +180,49 @@ class TestClaims:
             await store.claim_due(worker_id="w", limit=10, lease=timedelta(seconds=30), now=past)
             == []
         )
+
+
+class TestLeases:
+    async def test_renewal_extends_only_leases_still_held(self, store):
+        """Renewing moves a held lease's end forward and reports leases lost to others."""
+        for i in range(2):
+            await store.ingest(new_event(f"e{i}"), [new_delivery()])
+        now = utcnow()
+        lease = timedelta(seconds=5)
+        mine = await store.claim_due(worker_id="w", limit=2, lease=lease, now=now)
+        later = now + timedelta(seconds=6)  # both leases ran out; another worker takes one
+        (taken,) = await store.claim_due(worker_id="other", limit=1, lease=lease, now=later)
+        held = await store.renew_lease(
+            [c.delivery.id for c in mine], worker_id="w", lease=lease, now=later
+        )
+        assert len(held) == 1 and held[0] != taken.delivery.id
+        delivery = await store.get_delivery(held[0])
+        assert delivery.next_attempt_at >= later + lease - timedelta(milliseconds=1)
+        assert await store.claim_due(worker_id="x", limit=10, lease=lease, now=later) == []
+
+    async def test_renewing_nothing_is_a_no_op(self, store):
+        """An empty renewal touches nothing and returns nothing."""
+        assert await store.renew_lease([], worker_id="w", lease=timedelta(1), now=utcnow()) == []
+
+    async def test_two_stores_never_claim_one_delivery_twice(self, store, database_url):
+        """Two stores on one database (two processes) claiming at once split the queue."""
+        for i in range(60):
+            await store.ingest(new_event(f"e{i}"), [new_delivery()])
+        other = open_store(database_url)
+        await other.open(migrate=False)
+        try:
+            now = utcnow()
+            claims = await asyncio.gather(
+                *(
+                    s.claim_due(worker_id=f"w{n}", limit=7, lease=timedelta(seconds=30), now=now)
+                    for n in range(10)
+                    for s in (store, other)
+                )
+            )
+        finally:
+            await other.aclose()
+        ids = [c.delivery.id for batch in claims for c in batch]
+        assert len(ids) == len(set(ids)) == 60
 
 
 class TestAttempts:
@@ -266,6 +313,118 @@ class TestReplay:
             await store.add_deliveries("evt_nope", [new_delivery()])
 
 
+class TestRetention:
+    async def settle(self, store, event, outcome=AttemptOutcome.SUCCEEDED):
+        """Ingest `event` with one delivery and end that delivery with `outcome`."""
+        await store.ingest(event, [new_delivery()])
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        status = {
+            AttemptOutcome.SUCCEEDED: DeliveryStatus.SUCCEEDED,
+            AttemptOutcome.DEAD: DeliveryStatus.DEAD,
+            AttemptOutcome.RETRY: DeliveryStatus.RETRYING,
+        }[outcome]
+        await store.record_attempt(
+            c.delivery.id,
+            worker_id="w",
+            attempt=attempt(outcome),
+            status=status,
+            next_at=utcnow() + timedelta(hours=1),
+        )
+
+    async def test_prunes_only_succeeded_events_before_the_cutoff(self, store):
+        """Succeeded and delivery-less events go with their history; dead, retrying, pending
+        and recent ones stay."""
+        old = utcnow() - timedelta(days=40)
+        succeeded, nothing_owed = new_event("a", received_at=old), new_event("b", received_at=old)
+        dead, retrying = new_event("c", received_at=old), new_event("d", received_at=old)
+        pending, recent = new_event("e", received_at=old), new_event("f")
+        await self.settle(store, succeeded)
+        await store.ingest(nothing_owed, [])
+        await self.settle(store, dead, AttemptOutcome.DEAD)
+        await self.settle(store, retrying, AttemptOutcome.RETRY)
+        await self.settle(store, recent)
+        await store.ingest(pending, [new_delivery()])
+        cutoff = utcnow() + timedelta(seconds=1)  # everything that ended is "old enough"
+        result = await store.prune(
+            events_before=utcnow() - timedelta(days=30), dedup_before=None, limit=100
+        )
+        assert result.events == 1  # nothing_owed: the succeeded one ended just now
+        result = await store.prune(events_before=cutoff, dedup_before=None, limit=100)
+        assert (result.events, result.dedup_keys) == (2, 0)  # succeeded and recent
+        assert await store.get_event(succeeded.id) is None
+        assert await store.deliveries_for(succeeded.id) == []
+        for kept in (dead, retrying, pending):
+            assert await store.get_event(kept.id) is not None
+            assert len(await store.deliveries_for(kept.id)) == 1
+
+    async def test_pruning_goes_in_batches(self, store):
+        """Each call removes at most `limit` events; repeated calls remove them all."""
+        old = utcnow() - timedelta(days=40)
+        for i in range(7):
+            await store.ingest(new_event(f"e{i}", received_at=old), [])
+        counts = []
+        while (
+            result := await store.prune(events_before=utcnow(), dedup_before=None, limit=3)
+        ).events:
+            counts.append(result.events)
+        assert counts == [3, 3, 1]
+        assert await store.list_events(EventFilter()) == []
+
+    async def test_dedup_key_outlives_its_event(self, store):
+        """A duplicate of a pruned event is still answered with the original id while its
+        key is kept, and stored anew once the key is pruned too."""
+        old = utcnow() - timedelta(days=10)
+        first = await store.ingest(new_event("k", received_at=old), [])
+        await store.prune(events_before=utcnow(), dedup_before=None, limit=10)
+        assert await store.get_event(first.event_id) is None
+        again = await store.ingest(new_event("k"), [])
+        assert again.is_duplicate and again.event_id == first.event_id
+        result = await store.prune(
+            events_before=None, dedup_before=utcnow() - timedelta(days=7), limit=10
+        )
+        assert (result.events, result.dedup_keys) == (0, 1)
+        fresh = await store.ingest(new_event("k"), [])
+        assert not fresh.is_duplicate and fresh.event_id != first.event_id
+
+
+class TestText:
+    async def test_nul_characters_are_stored(self, store):
+        """NUL in an id, a header, the query or an error excerpt never fails a write."""
+        event = NewEvent(
+            id=new_id("evt"),
+            source="stripe",
+            external_id="a\x00b",
+            type="t\x00",
+            received_at=utcnow(),
+            content_type="text/plain",
+            headers={"x-h": "v\x00"},
+            query={"q": "\x00"},
+            body=b"\x00\xff",
+        )
+        result = await store.ingest(event, [new_delivery()])
+        assert not result.is_duplicate
+        stored = await store.get_event(event.id)
+        assert (stored.headers, stored.query, stored.body) == (
+            event.headers,
+            event.query,
+            event.body,
+        )
+        assert (await store.ingest(replace(event, id=new_id("evt")), [])).is_duplicate
+        (c,) = await store.claim_due(
+            worker_id="w", limit=1, lease=timedelta(seconds=30), now=utcnow()
+        )
+        nul = AttemptRecord(utcnow(), 1.0, AttemptOutcome.RETRY, 500, "bad\x00body", "e\x00")
+        owned = await store.record_attempt(
+            c.delivery.id, worker_id="w", attempt=nul, status=DeliveryStatus.RETRYING,
+            next_at=utcnow(),
+        )  # fmt: skip
+        assert owned
+        (a,) = (await store.get_delivery(c.delivery.id)).history
+        assert a.response_excerpt.startswith("bad") and a.response_excerpt.endswith("body")
+
+
 class TestListing:
     async def test_filters_and_pagination(self, store):
         """Events list newest first, filter by source, type and status, and page by id."""
@@ -285,29 +444,36 @@ class TestListing:
 
 
 class TestSchema:
-    async def test_reopening_applies_nothing_and_keeps_data(self, store, tmp_path):
-        """A store opened again on the same file finds its schema current and its events there."""
-        from hookline.store.sqlite import SqliteStore
-
+    async def test_reopening_applies_nothing_and_keeps_data(self, store, database_url):
+        """A store opened again on the same database finds its schema current and its events."""
         event = new_event()
         await store.ingest(event, [])
-        again = SqliteStore(store.path)
+        again = open_store(database_url)
         await again.open(migrate=False)
         assert (await again.get_event(event.id)) is not None
         await again.aclose()
 
-    async def test_unmigrated_database_is_refused(self, tmp_path):
-        """Opening without migrating a database that is behind names the fix."""
-        from hookline.store.sqlite import SqliteStore
-
-        fresh = SqliteStore(tmp_path / "new.db")
+    async def test_unmigrated_database_is_refused(self, empty_database_url):
+        """Opening without migrating a database that has no schema names the fix."""
+        fresh = open_store(empty_database_url)
         with pytest.raises(StoreError, match="hookline migrate"):
             await fresh.open(migrate=False)
         await fresh.aclose()
 
-    def test_migrations_are_numbered_in_order(self):
+    async def test_empty_database_is_created_when_asked(self, empty_database_url):
+        """`create` gives a database with no schema the current one (the quickstart)."""
+        fresh = open_store(empty_database_url)
+        await fresh.open(migrate=False, create=True)
+        result = await fresh.ingest(new_event(), [new_delivery()])
+        await fresh.aclose()
+        again = open_store(empty_database_url)
+        await again.open(migrate=False)
+        assert await again.get_event(result.event_id) is not None
+        await again.aclose()
+
+    def test_migrations_are_numbered_in_order(self, backend):
         """Migrations are found in the package and numbered without gaps."""
-        found = migrations("sqlite")
+        found = migrations(backend)
         assert [m.version for m in found] == list(range(1, len(found) + 1))
 
     async def test_meta_first_value_wins(self, store):
@@ -348,6 +514,15 @@ class TestInspection:
         assert [e.id for e in recent] == [hit.id]
         older = await store.list_events(EventFilter(until=utcnow() - timedelta(days=1)))
         assert [e.id for e in older] == [old.id]
+
+    async def test_text_search_over_non_utf8_and_non_ascii_bodies(self, store):
+        """Search finds non-ASCII text and is not broken by a body that is not UTF-8."""
+        binary = new_event("bin")
+        await store.ingest(replace(binary, body=b"\xff\xfe raw \\ bytes"), [])
+        accented = new_event("acc")
+        await store.ingest(replace(accented, body='{"client": "Иван"}'.encode()), [])
+        assert [e.id for e in await store.list_events(EventFilter(text="Иван"))] == [accented.id]
+        assert [e.id for e in await store.list_events(EventFilter(text="raw \\ b"))] == [binary.id]
 
     async def test_counts_by_status_follow_the_event_filter(self, store):
         """Delivery counts per status cover the events the filter selects."""

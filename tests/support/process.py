@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -70,6 +71,46 @@ class HooklineProcess:
 
     def kill(self) -> None:
         """`kill -9`: no cleanup, no drain, exactly like a crash."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class WorkerProcess:
+    """`hookline worker` in its own process, logging JSON so a test can read its worker id."""
+
+    def __init__(self, config: Path, *, name: str) -> None:
+        self.config = config
+        self.log_path = config.parent / f"worker-{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.worker_id: str | None = None
+
+    def start(self, *, timeout: float = 20.0) -> WorkerProcess:
+        argv = [sys.executable, "-m", "hookline", "worker", "-c", str(self.config), "--json-logs"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.logs()}")
+            for line in self.logs().splitlines():
+                if '"worker.started"' in line:
+                    self.worker_id = json.loads(line)["worker_id"]
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"worker did not start:\n{self.logs()}")
+
+    def kill(self) -> None:
+        """`kill -9`: no drain, leases left to expire."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)

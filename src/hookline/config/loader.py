@@ -24,6 +24,7 @@ from hookline.config.models import (
     Config,
     ConfigModel,
     DeliveryModel,
+    RetentionModel,
     Route,
     RouteModel,
     ServerModel,
@@ -197,7 +198,7 @@ def _build(data: dict[str, Any], file: str, error: Any) -> Config | None:
             error((key,), f"unknown key (known: {', '.join(ConfigModel.model_fields)})")
     sections = {
         key: _validate(ConfigModel.model_fields[key].annotation, data[key], (key,), error)  # type: ignore[arg-type]
-        for key in ("server", "delivery", "api")
+        for key in ("server", "delivery", "api", "retention")
         if key in data
     }
     server = sections.get("server") or ServerModel()
@@ -216,6 +217,7 @@ def _build(data: dict[str, Any], file: str, error: Any) -> Config | None:
         routes=tuple(routes),
         delivery=sections.get("delivery") or DeliveryModel(),
         api=sections.get("api") or ApiModel(),
+        retention=sections.get("retention") or RetentionModel(),
     )
 
 

@@ -7,7 +7,7 @@ provider or action registers (see `loader.py`), which keeps every error located 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from hookline.verify.base import VerifierConfig
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_MAX_BODY_SIZE = 5 * 1024 * 1024
+MIN_DEDUP = timedelta(days=7)
 
 
 class _Model(BaseModel):
@@ -55,6 +56,38 @@ class DeliveryModel(_Model):
     retry: RetryPolicy = RetryPolicy()
     concurrency: int = Field(default=64, ge=1, le=10_000)
     lease: Duration | None = None  # default: timeout + 30s
+
+
+class RetentionModel(_Model):
+    """`retention:` how long finished history is kept; workers prune in small batches."""
+
+    succeeded: Duration | None = timedelta(days=30)  # events whose deliveries all succeeded
+    dedup: Duration | None = timedelta(days=7)  # provider ids remembered to collapse repeats
+    interval: Duration = timedelta(minutes=10)  # how often a worker looks for what to prune
+    batch_size: int = Field(default=500, ge=1, le=100_000)  # rows per pruning transaction
+
+    @field_validator("succeeded")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than 0 (or null to keep succeeded events forever)")
+        return value
+
+    @field_validator("dedup")
+    @classmethod
+    def _covers_retries(cls, value: timedelta | None) -> timedelta | None:
+        # Senders retry for days (Stripe up to 3): a repeat after its key is gone is stored
+        # and delivered again, so keys must outlive every sender's retry window.
+        if value is not None and value < MIN_DEDUP:
+            raise ValueError("must be at least 7d, longer than senders retry (or null: forever)")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _not_zero(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
 
 
 class ApiModel(_Model):
@@ -93,6 +126,7 @@ class ConfigModel(_Model):
     routes: list[RouteModel] = Field(default_factory=list)
     delivery: DeliveryModel = DeliveryModel()
     api: ApiModel = ApiModel()
+    retention: RetentionModel = RetentionModel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +167,7 @@ class Config:
     routes: tuple[Route, ...]
     delivery: DeliveryModel
     api: ApiModel
+    retention: RetentionModel = field(default_factory=RetentionModel)
 
     def route(self, name: str) -> Route | None:
         return next((r for r in self.routes if r.name == name), None)

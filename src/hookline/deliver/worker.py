@@ -3,7 +3,10 @@
 This loop is the one place with a broad `except Exception`: an unexpected error inside an
 action becomes a recorded attempt (redacted) and the retry policy decides what follows, so
 no failure is ever silent. Leases make crashes safe: a delivery claimed by a worker that
-dies becomes due again when its lease runs out, and any worker takes it over.
+dies becomes due again when its lease runs out, and any worker takes it over; a live worker
+renews the leases of what it has in flight (`leases.py`). When the database is away, claims
+back off exponentially and attempt records are retried, so a restart of the database costs
+a pause, not work. The worker also runs retention (`store/retention.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from hookline.actions import ACTIONS
 from hookline.actions.base import ActionContext, GiveUp, Outcome, RetryLater, Succeeded
 from hookline.actions.outbound import GuardedResolver, OutboundGuard
 from hookline.config.models import ActionSpec, Config
-from hookline.errors import MalformedPayloadError, TemplateError
+from hookline.deliver.leases import LeaseKeeper
+from hookline.errors import MalformedPayloadError, StoreUnavailableError, TemplateError
 from hookline.ingest.payload import parse_payload
 from hookline.models import (
     AttemptOutcome,
@@ -34,12 +38,20 @@ from hookline.models import (
 )
 from hookline.redact import Redactor
 from hookline.store.base import Store
+from hookline.store.retention import Pruner
 from hookline.templating import RenderContext, event_variables
 
 log = structlog.get_logger("hookline.worker")
 
 CLAIM_BATCH = 100
 POLL_INTERVAL = 1.0  # seconds; the fallback for work committed by other processes
+MAX_BACKOFF = 5.0  # seconds between claims while the database is away
+RECORD_TRIES = 6  # an attempt record is retried for ~8 s while the database is away
+
+
+def backoff(failures: int) -> float:
+    """0.25 s, 0.5 s, 1 s, … up to MAX_BACKOFF after `failures` failures in a row."""
+    return float(min(MAX_BACKOFF, 0.25 * 2 ** max(failures - 1, 0)))
 
 
 class Worker:
@@ -65,6 +77,9 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._actions = {name: ACTIONS.get(name)() for name in _action_names(config)}
+        self._leases = LeaseKeeper(store, worker_id=self.worker_id, lease=self._lease, clock=clock)
+        self._pruner = Pruner(store, config.retention, clock=clock)
+        self._claim_failures = 0
 
     def stop(self) -> None:
         """Ask the loop to finish: no new claims; in-flight deliveries complete."""
@@ -75,9 +90,20 @@ class Worker:
         headers = {"User-Agent": f"Hookline/{__version__}"}
         async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
             log.info("worker.started", worker_id=self.worker_id)
-            while not self._stopping.is_set():
-                await self._tick(http)
-            await self._drain(drain_timeout or self._config.delivery.timeout.total_seconds() + 5)
+            background = [
+                asyncio.create_task(self._leases.run(), name="hookline-leases"),
+                asyncio.create_task(self._pruner.run(), name="hookline-retention"),
+            ]
+            try:
+                while not self._stopping.is_set():
+                    await self._tick(http)
+                await self._drain(
+                    drain_timeout or self._config.delivery.timeout.total_seconds() + 5
+                )
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
         log.info("worker.stopped", worker_id=self.worker_id)
 
     async def _tick(self, http: aiohttp.ClientSession) -> None:
@@ -91,10 +117,17 @@ class Worker:
                 worker_id=self.worker_id, limit=limit, lease=self._lease, now=self._clock()
             )
         except Exception as exc:  # the database may be briefly away: back off, go on
-            log.warning("worker.claim_failed", error=self._redactor.text(repr(exc)))
-            await self._pause(POLL_INTERVAL)
+            self._claim_failures += 1
+            delay = backoff(self._claim_failures)
+            log.warning("worker.claim_failed", error=self._redactor.text(repr(exc)),
+                        retry_in=delay)  # fmt: skip
+            await self._pause(delay)
             return
+        if self._claim_failures:
+            log.info("worker.reconnected", after_failures=self._claim_failures)
+            self._claim_failures = 0
         for item in claimed:
+            self._leases.hold(item.delivery.id)
             task = asyncio.create_task(self._deliver(item, http))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -154,22 +187,42 @@ class Worker:
             error=self._redactor.optional(error),
         )
         try:
-            await self._store.record_attempt(
-                delivery.id,
-                worker_id=self.worker_id,
-                attempt=record,
-                status=status,
-                next_at=next_at,
-            )
+            await self._record(delivery.id, record, status, next_at)
         except Exception as exc:  # the lease will expire and the delivery be tried again
             log.warning("worker.record_failed", delivery_id=delivery.id,
                         error=self._redactor.text(repr(exc)))  # fmt: skip
             return
+        finally:
+            self._leases.release(delivery.id)
         # Successes are debug: one line per delivery would cost more than the delivery.
         emit = log.debug if status == DeliveryStatus.SUCCEEDED else log.info
         emit("delivery.attempted", delivery_id=delivery.id, event_id=delivery.event_id,
                  route=delivery.route, action=delivery.action, status=str(status),
                  attempt=claimed.series_attempt, error=record.error)  # fmt: skip
+
+    async def _record(
+        self,
+        delivery_id: str,
+        record: AttemptRecord,
+        status: DeliveryStatus,
+        next_at: datetime | None,
+    ) -> None:
+        """Record the attempt, retrying while the database is away: an attempt performed
+        but not recorded would be performed again once its lease ran out."""
+        for tries in range(1, RECORD_TRIES + 1):
+            try:
+                await self._store.record_attempt(
+                    delivery_id,
+                    worker_id=self.worker_id,
+                    attempt=record,
+                    status=status,
+                    next_at=next_at,
+                )
+                return
+            except StoreUnavailableError:
+                if tries == RECORD_TRIES:
+                    raise
+                await asyncio.sleep(backoff(tries))
 
     def _spec(self, route_name: str, index: int, action: str) -> ActionSpec | _Missing:
         route = self._config.route(route_name)

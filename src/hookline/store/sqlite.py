@@ -37,12 +37,13 @@ from hookline.store import sqlite_reads as reads
 from hookline.store.base import (
     DeliveryFilter,
     EventSummary,
+    PruneResult,
     QueueHealth,
     RouteStats,
     from_ms,
-    migrations,
     ms,
 )
+from hookline.store.sqlite_maintenance import prepare_schema, prune
 from hookline.store.sqlite_reads import (
     EVENT_COLUMNS,
     event_from_row,
@@ -65,21 +66,14 @@ class SqliteStore:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def open(self, *, migrate: bool) -> None:
+    async def open(self, *, migrate: bool, create: bool = False) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreUnavailableError(f"cannot create {self.path.parent}: {exc}") from exc
         self._writer.start()
-        if migrate:
-            await self._writer.run(_migrate)
-        else:
-            pending = await self._writer.run(_pending_migrations)
-            if pending:
-                raise StoreError(
-                    f"the database schema of {self.path} is behind ({len(pending)} migration(s) "
-                    "pending); run `hookline migrate` first"
-                )
+        where = str(self.path)
+        await self._writer.run(lambda conn: prepare_schema(conn, where, migrate, create))
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._writer.stop)
@@ -93,6 +87,10 @@ class SqliteStore:
 
     @property
     def batches(self) -> int:
+        return self._writer.batches
+
+    @property
+    def commits(self) -> int:
         return self._writer.batches
 
     # -- ingest ----------------------------------------------------------------------------
@@ -122,6 +120,23 @@ class SqliteStore:
         return await self._writer.run(
             lambda conn: _record(conn, delivery_id, worker_id, attempt, status, next_at)
         )
+
+    async def renew_lease(
+        self, delivery_ids: Sequence[str], *, worker_id: str, lease: timedelta, now: datetime
+    ) -> list[str]:
+        if not delivery_ids:
+            return []
+        marks = ",".join("?" * len(delivery_ids))
+
+        def renew(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                f"UPDATE deliveries SET due_at = ?, updated_at = ? WHERE id IN ({marks})"
+                " AND lease_owner = ? AND status = ? RETURNING id",
+                (ms(now + lease), ms(now), *delivery_ids, worker_id, DeliveryStatus.IN_FLIGHT),
+            )
+            return [row[0] for row in rows]
+
+        return await self._writer.run(renew)
 
     async def next_due_at(self) -> datetime | None:
         row = await self._read(
@@ -199,6 +214,11 @@ class SqliteStore:
         assert delivery is not None
         return delivery
 
+    async def prune(
+        self, *, events_before: datetime | None, dedup_before: datetime | None, limit: int
+    ) -> PruneResult:
+        return await self._writer.run(lambda conn: prune(conn, events_before, dedup_before, limit))
+
     async def get_meta(self, key: str) -> str | None:
         row = await self._read(
             lambda conn: conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -235,52 +255,26 @@ class SqliteStore:
 # -- operations run on the writer thread ------------------------------------------------------
 
 
-def _migrate(conn: sqlite3.Connection) -> list[int]:
-    applied = []
-    for migration in _pending_migrations(conn):
-        for statement in _statements(migration.sql):
-            conn.execute(statement)
-        conn.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            (migration.version, migration.name, ms(utcnow())),
-        )
-        applied.append(migration.version)
-    return applied
-
-
-def _pending_migrations(conn: sqlite3.Connection) -> list[Any]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations"
-        " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    return [m for m in migrations("sqlite") if m.version not in done]
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (our migrations have no `;` inside literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
 def _ingest_many(
     conn: sqlite3.Connection, items: list[tuple[NewEvent, Sequence[NewDelivery]]]
 ) -> list[IngestResult]:
     """Ingest a batch: one duplicate lookup and two `executemany` for all its events.
 
-    The writer holds SQLite's write lock (BEGIN IMMEDIATE), so nothing can slip in between
-    the lookup and the inserts; duplicates inside the batch collapse onto the first."""
+    Dedup keys live in `dedup_keys` (they may outlive their events). The writer holds
+    SQLite's write lock (BEGIN IMMEDIATE), so nothing can slip in between the lookup and the
+    inserts; duplicates inside the batch collapse onto the first."""
     by_source: dict[str, list[str]] = {}
     for e, _ in items:
         if e.external_id is not None:
             by_source.setdefault(e.source, []).append(e.external_id)
     known: dict[tuple[str, str], str] = {}
-    for source, ids in by_source.items():  # `source = ? AND external_id IN (...)` uses the index
+    for source, ids in by_source.items():  # `source = ? AND external_id IN (...)` uses the key
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for external_id, event_id in conn.execute(
-                f"SELECT external_id, id FROM events WHERE source = ? AND external_id IN ({marks})",
+                "SELECT external_id, event_id FROM dedup_keys"
+                f" WHERE source = ? AND external_id IN ({marks})",
                 [source, *chunk],
             ):
                 known[(source, external_id)] = event_id
@@ -298,6 +292,14 @@ def _ingest_many(
         now = ms(event.received_at)
         new_deliveries.extend((event.id, d, now) for d in deliveries)
         results.append(IngestResult(event.id, is_duplicate=False))
+    conn.executemany(
+        "INSERT INTO dedup_keys (source, external_id, event_id, created_at) VALUES (?, ?, ?, ?)",
+        [
+            (e.source, e.external_id, e.id, ms(e.received_at))
+            for e in new_events
+            if e.external_id is not None
+        ],
+    )
     conn.executemany(
         f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -20,6 +20,7 @@ from hookline.config.models import (
     ApiModel,
     Config,
     DeliveryModel,
+    RetentionModel,
     ServerModel,
 )
 from hookline.deliver.retry import RetryPolicy
@@ -101,6 +102,7 @@ class TestSampleConfig:
             ("delivery", DeliveryModel),
             ("delivery", RetryPolicy),  # the `retry:` defaults are documented under delivery
             ("api", ApiModel),
+            ("retention", RetentionModel),
         ],
     )
     def test_documents_every_field(self, section: str, model: type[BaseModel]) -> None:
@@ -197,7 +199,8 @@ class TestInterpolation:
 LOCATED_ERRORS = [
     pytest.param(
         BASE + "sauces: {}\n",
-        "x.yaml:9: sauces: unknown key (known: database, server, sources, routes, delivery, api)",
+        "x.yaml:9: sauces: unknown key"
+        " (known: database, server, sources, routes, delivery, api, retention)",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -330,7 +333,7 @@ class TestLocatedErrors:
             "known: email, http, telegram",
             "x.yaml:9: server.port: Input should be greater than or equal to 0",
             "x.yaml:10: colour: unknown key (known: database, server, sources, routes, delivery,"
-            " api)",
+            " api, retention)",
         ]
 
     def test_one_bad_route_does_not_hide_the_next(self) -> None:
