@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,6 +138,7 @@ def _serve(
     with_worker: bool,
     verbose: bool,
     json_logs: bool,
+    reuse_port: bool = False,
 ) -> None:
     import uvicorn
 
@@ -171,9 +173,20 @@ def _serve(
             timeout_graceful_shutdown=int(config.delivery.timeout.total_seconds()) + 10,
         )
     )
-    server.run()
+    server.run(sockets=[_reuse_port_socket(bind_host, bind_port)] if reuse_port else None)
     if not server.started:
         raise typer.Exit(1)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket several `serve` processes can share: the kernel spreads new
+    connections across them (SO_REUSEPORT), with no proxy in front."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @app.command()
@@ -197,9 +210,13 @@ def serve(
     port: PortOption = None,
     verbose: VerboseOption = False,
     json_logs: JsonLogsOption = False,
+    reuse_port: Annotated[
+        bool, typer.Option(help="Share the port with other `serve` processes (SO_REUSEPORT).")
+    ] = False,
 ) -> None:
     """Start the HTTP server only (ingest, API); run workers separately."""
-    _serve(config, database, host, port, with_worker=False, verbose=verbose, json_logs=json_logs)
+    _serve(config, database, host, port, with_worker=False, verbose=verbose,
+           json_logs=json_logs, reuse_port=reuse_port)  # fmt: skip
 
 
 @app.command()

@@ -38,23 +38,37 @@ def hookline(
 class HooklineProcess:
     """`hookline run` (or `serve`) in its own process, on a free port."""
 
-    def __init__(self, config: Path, *, command: str = "run", port: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *,
+        command: str = "run",
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        name: str = "",
+    ) -> None:
         self.config = config
         self.command = command
         self.port = port or free_port()
-        self.log_path = config.parent / f"hookline-{self.port}.log"
+        self.args = args
+        self.log_path = config.parent / f"hookline-{self.port}{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 20.0) -> HooklineProcess:
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for it to be ready."""
         argv = [sys.executable, "-m", "hookline", self.command, "-c", str(self.config)]
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the fd
             self.process = subprocess.Popen(
-                [*argv, "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+                [*argv, "--port", str(self.port), *self.args], stdout=log, stderr=subprocess.STDOUT
             )
+        return self.process
+
+    def start(self, *, timeout: float = 20.0) -> HooklineProcess:
+        self.process = self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
