@@ -41,7 +41,7 @@ typecheck: install
 ## Ingest, delivery, end-to-end latency and memory vs a bare baseline (needs wrk).
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --postgres $${HOOKLINE_BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 ## Re-take the dashboard screenshots in docs/screenshots (headless Chromium, browser tests).
 screenshots: install

@@ -13,6 +13,7 @@ import asyncio
 import json
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +25,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (
+from common import (  # the bench folder is not a package
     HERE,
+    PYTHON,
     environment,
     event_body,
     free_port,
@@ -46,7 +48,7 @@ class Bench:
     def __init__(self, workdir: Path, *, seconds: int, postgres: str | None) -> None:
         self.workdir = workdir
         self.seconds = seconds
-        self.postgres = postgres
+        self.postgres_url = postgres
         self.report: dict[str, object] = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             **environment(),
@@ -142,6 +144,55 @@ class Bench:
                 proc.stop()
         self.report["end_to_end"] = results
 
+    # -- PostgreSQL: 2 serve processes on one port, 2 workers ---------------------------------
+
+    def postgres(self, connections: list[int], backlog: int) -> None:
+        assert self.postgres_url is not None
+        url = asyncio.run(fresh_database(self.postgres_url))
+        config = hookline_config(self.workdir / "pg.yaml", self.sink_url, url, concurrency=128)
+        assert subprocess.run([PYTHON, "-m", "hookline", "migrate", "-c", str(config)],
+                              capture_output=True, check=False).returncode == 0  # fmt: skip
+        results: dict[str, dict[str, object]] = {}
+        port = free_port()
+        base = uvicorn("baseline_app:app", port, workers=2)
+        try:
+            for c in connections:
+                row = run_wrk(base_url(port), self.script, self.seconds, c)
+                results.setdefault(str(c), {})["baseline, 2 processes"] = row
+        finally:
+            base.stop()
+        port = free_port()
+        serves = [hookline("serve", config, port, self.log(f"pg-serve-{i}"), "--reuse-port")
+                  for i in range(2)]  # fmt: skip
+        try:
+            for c in connections:
+                with rss_peak(serves) as rss:
+                    row = run_wrk(base_url(port), self.script, self.seconds, c)
+                row["peak_rss_mb"] = rss["peak_mb"]
+                results[str(c)]["hookline serve x2 (PostgreSQL)"] = row
+        finally:
+            for proc in serves:
+                proc.stop()
+        self.report["ingest_postgres"] = results
+        asyncio.run(truncate(url))
+        asyncio.run(fill_backlog_postgres(url, backlog))
+        httpx.post(f"{self.sink_url}/reset")
+        started = time.perf_counter()
+        workers = [hookline("worker", config, None, self.log(f"pg-worker-{i}")) for i in range(2)]
+        with rss_peak(workers) as rss:
+            while asyncio.run(owed_postgres(url)) > 0:
+                time.sleep(0.2)
+        drained = time.perf_counter() - started
+        for proc in workers:
+            proc.stop()
+        stats = httpx.get(f"{self.sink_url}/stats").json()
+        active = (stats["last"] - stats["first"]) if stats["count"] > 1 else drained
+        self.report["delivery_postgres"] = {
+            "backlog": backlog, "workers": 2, "drain_seconds": round(drained, 2),
+            "deliveries_per_s": round(stats["count"] / active), "received": stats["count"],
+            "peak_rss_mb": rss["peak_mb"],
+        }  # fmt: skip
+
     # -- memory soak -------------------------------------------------------------------------
 
     def soak(self, seconds: int, rate: int = 200) -> None:
@@ -205,6 +256,57 @@ async def fill_backlog(db: Path, count: int) -> None:
         for n in numbers:
             body = event_body(n)
             event = NewEvent(new_id("evt"), "stripe", f"evt_bench_{n}", "payment_intent.succeeded",
+                             utcnow(), "application/json", {}, {}, body)  # fmt: skip
+            await store.ingest(event, [NewDelivery(new_id("dlv"), "payments", 0, "http")])
+
+    await asyncio.gather(*(stream() for _ in range(64)))
+    await store.aclose()
+
+
+async def fresh_database(admin_url: str, name: str = "hookline_bench") -> str:
+    """Drop and create the benchmark's own database; return its URL."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def truncate(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("TRUNCATE attempts, deliveries, events, dedup_keys")
+    finally:
+        await conn.close()
+
+
+async def owed_postgres(url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
+async def fill_backlog_postgres(url: str, count: int) -> None:
+    from hookline.store.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    await store.open(migrate=False)
+    numbers = iter(range(count))
+
+    async def stream() -> None:
+        for n in numbers:
+            body = event_body(n)
+            event = NewEvent(new_id("evt"), "stripe", f"evt_pg_{n}", "payment_intent.succeeded",
                              utcnow(), "application/json", {}, {}, body)  # fmt: skip
             await store.ingest(event, [NewDelivery(new_id("dlv"), "payments", 0, "http")])
 
@@ -289,6 +391,33 @@ def markdown(report: dict[str, object]) -> str:
                 f"{row['p999_ms'] or 0:.1f} | {row['peak_rss_mb']:.0f} |"
             )
         lines.append("")
+    ingest_pg = report.get("ingest_postgres")
+    if isinstance(ingest_pg, dict):
+        lines += [
+            "**Ingest on PostgreSQL** (2 `hookline serve --reuse-port` processes vs the bare app with 2 uvicorn workers)",
+            "",
+            "| connections | server | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | non-2xx | peak RSS MB |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for conns, rows in ingest_pg.items():
+            base = rows["baseline, 2 processes"]["rps"]
+            for name, row in rows.items():
+                lines.append(
+                    f"| {conns} | {name} | {row['rps']:,.0f} | {row['rps'] / base:.2f} | {row.get('p50_ms', 0):.1f} | "
+                    f"{row.get('p99_ms', 0):.1f} | {row.get('p999_ms', 0):.1f} | {row['non_2xx'] + row['socket_errors']:.0f} | "
+                    f"{row.get('peak_rss_mb', 0):.0f} |"
+                )
+        lines.append("")
+    delivery_pg = report.get("delivery_postgres")
+    if isinstance(delivery_pg, dict):
+        lines += [
+            "**Delivery on PostgreSQL** (2 `hookline worker` processes → local sink)",
+            "",
+            "| backlog | drained in | deliveries/s | peak RSS MB (per process) |",
+            "| ---: | ---: | ---: | ---: |",
+            f"| {delivery_pg['backlog']:,} | {delivery_pg['drain_seconds']} s | {delivery_pg['deliveries_per_s']:,} | {delivery_pg['peak_rss_mb']:.0f} |",
+            "",
+        ]
     soak = report.get("soak")
     if isinstance(soak, dict):
         lines += [
@@ -319,6 +448,10 @@ def main() -> None:
             bench.delivery(5_000 if args.quick else args.backlog)
             bench.end_to_end([200] if args.quick else [200, 1000])
             bench.soak(10 if args.quick else args.soak)
+            if args.postgres:
+                bench.postgres(
+                    [64] if args.quick else [16, 64, 256], 5_000 if args.quick else args.backlog
+                )
         finally:
             bench.close()
     out = HERE / "results"
