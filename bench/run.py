@@ -80,6 +80,7 @@ class Bench:
                 config = hookline_config(
                     self.workdir / f"ingest-{role}-{c}.yaml", self.sink_url, str(db)
                 )
+                migrate(config)  # `serve` never creates a schema; `run` does on a new database
                 port = free_port()
                 proc = hookline(role, config, port, self.log(f"ingest-{role}-{c}"))
                 try:
@@ -150,8 +151,7 @@ class Bench:
         assert self.postgres_url is not None
         url = asyncio.run(fresh_database(self.postgres_url))
         config = hookline_config(self.workdir / "pg.yaml", self.sink_url, url, concurrency=128)
-        assert subprocess.run([PYTHON, "-m", "hookline", "migrate", "-c", str(config)],
-                              capture_output=True, check=False).returncode == 0  # fmt: skip
+        migrate(config)
         results: dict[str, dict[str, object]] = {}
         port = free_port()
         base = uvicorn("baseline_app:app", port, workers=2)
@@ -228,6 +228,13 @@ class Bench:
 
     def close(self) -> None:
         self.sink.stop()
+
+
+def migrate(config: Path) -> None:
+    done = subprocess.run([PYTHON, "-m", "hookline", "migrate", "-c", str(config)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"hookline migrate failed: {done.stderr}")
 
 
 def base_url(port: int) -> str:
