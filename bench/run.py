@@ -435,6 +435,9 @@ def markdown(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+SCENARIOS = ("ingest", "delivery", "e2e", "soak", "postgres")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, to check the harness")
@@ -444,6 +447,7 @@ def main() -> None:
     )
     parser.add_argument("--backlog", type=int, default=50_000)
     parser.add_argument("--postgres", help="also measure on this PostgreSQL URL")
+    parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(SCENARIOS)}")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -451,21 +455,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(Path(tmp), seconds=seconds, postgres=args.postgres)
         try:
-            bench.ingest([64] if args.quick else [16, 64, 256])
-            bench.delivery(5_000 if args.quick else args.backlog)
-            bench.end_to_end([200] if args.quick else [200, 1000])
-            bench.soak(10 if args.quick else args.soak)
-            if args.postgres:
-                bench.postgres(
-                    [64] if args.quick else [16, 64, 256], 5_000 if args.quick else args.backlog
-                )
+            only = set(args.only.split(",")) if args.only else set(SCENARIOS)
+            if "ingest" in only:
+                bench.ingest([64] if args.quick else [16, 64, 256])
+            if "delivery" in only:
+                bench.delivery(5_000 if args.quick else args.backlog)
+            if "e2e" in only:
+                bench.end_to_end([200] if args.quick else [200, 1000])
+            if "soak" in only:
+                bench.soak(10 if args.quick else args.soak)
+            if "postgres" in only and args.postgres:
+                connections = [64] if args.quick else [16, 64, 256]
+                bench.postgres(connections, 5_000 if args.quick else args.backlog)
         finally:
             bench.close()
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     table = markdown(bench.report)
-    (out / "latest.json").write_text(json.dumps(bench.report, indent=2))
-    (out / "latest.md").write_text(table + "\n")
+    name = "latest" if not args.only else "latest-" + args.only.replace(",", "-")
+    (out / f"{name}.json").write_text(json.dumps(bench.report, indent=2))
+    (out / f"{name}.md").write_text(table + "\n")
     print(table)
 
 
