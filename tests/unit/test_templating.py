@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from hookline.errors import TemplateError
@@ -383,3 +385,40 @@ class TestEventVariables:
             "received_at": "2024-05-01T12:30:00+00:00",
             "external_id": "evt_9",
         }
+
+
+class TestConditionFastPath:
+    """`event.<field> ==/!= 'literal'` is answered without the sandbox, with the same result."""
+
+    @given(
+        field=st.sampled_from(["type", "source", "id", "external_id"]),
+        op=st.sampled_from(["==", "!="]),
+        literal=st.text(alphabet=st.characters(blacklist_characters="'\"\\{}"), max_size=12),
+        actual=st.one_of(st.none(), st.text(max_size=12)),
+        same=st.booleans(),
+        quote=st.sampled_from(["'", '"']),
+    )
+    def test_same_answer_as_the_sandbox(self, field, op, literal, actual, same, quote):
+        """For any event value, the fast path and the sandboxed expression agree."""
+        from hookline.templating import _env
+
+        source = f"event.{field} {op} {quote}{literal}{quote}"
+        event = {"type": None, "source": None, "id": None, "external_id": None}
+        event[field] = literal if same else actual
+        ctx = RenderContext(event=event, payload=None, headers={}, query={})
+        sandboxed = _env("none", strict=False).compile_expression(source)(**ctx.variables())
+        assert Condition(source).matches(ctx) is bool(sandboxed)
+
+    @pytest.mark.parametrize(
+        ("source", "fast"),
+        [
+            ("event.type == 'payment_intent.succeeded'", True),  # the canonical route
+            ('  event.source != "stripe"  ', True),  # double quotes, spaces
+            ("event.type == 'a' and event.source == 'b'", False),  # a compound: sandbox
+            ("event.type == '{{ x }}'", False),  # braces: sandbox
+            ("payload.type == 'a'", False),  # not an event field: sandbox
+        ],
+    )
+    def test_only_the_plain_shape_is_taken_out_of_the_sandbox(self, source, fast):
+        """Only a single comparison of an event field with a plain literal skips the sandbox."""
+        assert (Condition(source)._fast is not None) is fast
