@@ -24,7 +24,7 @@ from hookline.config.loader import load
 from hookline.config.models import Config
 from hookline.errors import ConfigError, ConfigErrors, HooklineError
 from hookline.models import DeliveryStatus, EventFilter
-from hookline.redact import Redactor
+from hookline.redact import Redactor, redact_url, url_password
 from hookline.store.base import Store, open_store
 
 app = typer.Typer(
@@ -72,6 +72,12 @@ def _database(config: Config, path: Path, database: str | None) -> str:
     if config.database:
         return config.database
     return str(path.resolve().parent / "hookline.db")
+
+
+def _redactor(config: Config, path: Path, database: str | None) -> Redactor:
+    """Scrubs the config's secrets and the database password from every log line."""
+    password = url_password(_database(config, path, database))
+    return Redactor([*config.secrets(), *([password] if password else [])])
 
 
 def _store(config: Config, path: Path, database: str | None) -> Store:
@@ -146,7 +152,9 @@ def _serve(
     from hookline.runtime import Runtime
 
     config = _load(config_path)
-    logs.configure(verbose=verbose, json=json_logs, redactor=Redactor(config.secrets()))
+    logs.configure(
+        verbose=verbose, json=json_logs, redactor=_redactor(config, config_path, database)
+    )
     store = _store(config, config_path, database)
     # Only `run` (the one-command quickstart) creates the schema of an empty database; a
     # schema that is behind is always refused with the fix (`hookline migrate`).
@@ -154,7 +162,7 @@ def _serve(
     bind_host = host or config.server.host
     bind_port = config.server.port if port is None else port
     roles = "HTTP and worker" if with_worker else "HTTP only"
-    where = _database(config, config_path, database)
+    where = redact_url(_database(config, config_path, database))
     typer.echo(
         f"Hookline {__version__} listening on http://{bind_host}:{bind_port} "
         f"({roles}; database {where})",
@@ -230,7 +238,7 @@ def worker(
     from hookline.deliver.worker import Worker
 
     loaded = _load(config)
-    redactor = Redactor(loaded.secrets())
+    redactor = _redactor(loaded, config, database)
     logs.configure(verbose=verbose, json=json_logs, redactor=redactor)
     store = _store(loaded, config, database)
 

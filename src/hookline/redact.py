@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 MASK = "***"
 
@@ -69,3 +70,17 @@ class Redactor:
         self, _logger: Any, _method: str, event: MutableMapping[str, Any]
     ) -> Mapping[str, Any]:
         return {k: self.deep(v) for k, v in event.items()}
+
+
+def url_password(url: str) -> str | None:
+    """The password in a URL such as `postgresql://user:pw@host/db`, if any."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by *** (for printing where Hookline stores data)."""
+    password = url_password(url)
+    return url if not password else url.replace(f":{password}@", f":{MASK}@", 1)

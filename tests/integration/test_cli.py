@@ -133,3 +133,16 @@ def test_commands_need_a_valid_config(tmp_path: Path, command: str):
     result = runner.invoke(app, [*command.split(), "-c", str(path)])
     assert result.exit_code == 2
     assert "sources" in result.output
+
+
+def test_database_password_is_not_printed(tmp_path: Path):
+    """Starting against a PostgreSQL URL with a password prints the URL with the password masked."""
+    from tests.support.process import hookline
+
+    path = tmp_path / "hookline.yaml"
+    path.write_text(CONFIG)
+    url = "postgresql://hook:SuperSecretPw-123@127.0.0.1:1/db"
+    result = hookline("serve", "-c", str(path), "--port", "0", env={"HOOKLINE_DATABASE_URL": url})
+    assert result.returncode != 0  # nothing listens on port 1
+    assert "SuperSecretPw-123" not in result.stdout + result.stderr
+    assert "postgresql://hook:***@127.0.0.1:1/db" in result.stderr

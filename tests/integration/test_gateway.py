@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,25 @@ class TestShutdown:
             await store.aclose()
             assert delivery.status == "succeeded"
             assert [a.status_code for a in delivery.history] == [200]
+
+
+class TestHostileAnswers:
+    async def test_absurd_retry_after_is_capped_and_recorded(self, tmp_path):
+        """A `Retry-After` of thousands of years is recorded as an attempt and capped at a day."""
+        from datetime import timedelta
+
+        from hookline.models import utcnow
+        from tests.support.http_sink import HttpSink
+
+        async with HttpSink() as sink:
+            sink.set_mode("status", status=503, retry_after="300000000000")
+            text = TestGenericSources().config(sink.url)
+            async with gateway(tmp_path, text) as (client, _):
+                form = {"submission": "s-ra", "kind": "k", "n": "1"}
+                event_id = (await client.post("/hooks/forms", data=form)).json()["id"]
+                await wait_until(lambda: _has_status(client, event_id, "retrying"))
+                (delivery,) = (await event_detail(client, event_id))["deliveries"]
+        assert delivery["attempts"] == 1
+        assert delivery["history"][0]["status_code"] == 503
+        next_at = datetime.fromisoformat(delivery["next_attempt_at"])
+        assert next_at <= utcnow() + timedelta(days=1, minutes=1)

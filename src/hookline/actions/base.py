@@ -19,7 +19,7 @@ from yarl import URL
 
 from hookline.actions.outbound import DestinationRefusedError, OutboundGuard
 from hookline.config.types import Duration
-from hookline.deliver.retry import RetryPolicy
+from hookline.deliver.retry import MAX_RETRY_AFTER_SECONDS, RetryPolicy
 from hookline.templating import RenderContext
 
 EXCERPT_LIMIT = 2048  # bytes of a response kept with an attempt
@@ -96,7 +96,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> time
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        return timedelta(seconds=min(int(value), MAX_RETRY_AFTER_SECONDS))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

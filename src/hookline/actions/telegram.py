@@ -30,6 +30,7 @@ from hookline.actions.base import (
     json_or_none,
     send_http,
 )
+from hookline.deliver.retry import MAX_RETRY_AFTER_SECONDS
 from hookline.templating import Escape, RenderContext, Template
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units; Telegram counts "characters" that way
@@ -135,7 +136,7 @@ def classify_telegram(answer: HttpAnswer) -> Outcome:
     retry_after = parameters.get("retry_after")
     if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
         reason = f"Telegram flood control: {description or 'Too Many Requests'}"
-        after = timedelta(seconds=max(retry_after, 0))
+        after = timedelta(seconds=min(max(retry_after, 0), MAX_RETRY_AFTER_SECONDS))
         return RetryLater(reason, after=after, status_code=status, excerpt=said)
     new_chat = parameters.get("migrate_to_chat_id")
     if new_chat is not None:

@@ -6,6 +6,7 @@ Every problem becomes a `ConfigError` naming the file, the line and the key path
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -65,7 +66,8 @@ def loads(text: str, *, file: str = "<config>", environ: Mapping[str, str]) -> C
             ConfigError(message, file=file, line=_line_of(lines, loc), key_path=_path(loc))
         )
 
-    data = _interpolate(data, (), environ, error)
+    substituted: list[tuple[Loc, str]] = []
+    data = _interpolate(data, (), environ, error, substituted)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -76,7 +78,20 @@ def loads(text: str, *, file: str = "<config>", environ: Mapping[str, str]) -> C
     if errors:
         raise ConfigErrors(sorted(errors, key=lambda e: e.line or 0))
     assert config is not None
-    return config
+    secret_values = tuple(value for loc, value in substituted if _is_secret_place(loc, value))
+    return dataclasses.replace(config, env_secrets=secret_values)
+
+
+_SECRET_KEY = re.compile(r"token|secret|pass|key|auth|credential|signature|cookie|url|dsn", re.I)
+
+
+def _is_secret_place(loc: Loc, value: str) -> bool:
+    """Whether a value filled in from `${VAR}` should be treated as a secret: anything in
+    headers, and anything under a key that names a credential or a URL (`?api_key=${KEY}`)."""
+    if len(value) < 4:
+        return False
+    keys = [part for part in loc if isinstance(part, str)]
+    return "headers" in keys or any(_SECRET_KEY.search(k) for k in keys[-1:])
 
 
 def _parse_yaml(text: str, file: str) -> tuple[dict[Loc, int], Any]:
@@ -147,24 +162,34 @@ def _path(loc: Loc) -> str:
     return out
 
 
-def _interpolate(value: Any, loc: Loc, environ: Mapping[str, str], error: Any) -> Any:
-    """Replace `${VAR}` (or `${VAR:-default}`) in every string; a missing VAR is an error."""
+def _interpolate(
+    value: Any, loc: Loc, environ: Mapping[str, str], error: Any, substituted: list[tuple[Loc, str]]
+) -> Any:
+    """Replace `${VAR}` (or `${VAR:-default}`) in every string; a missing VAR is an error.
+    Every value filled in is noted in `substituted`, so secrets among them can be redacted."""
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match["name"], match["default"]
             if name in environ:
+                substituted.append((loc, environ[name]))
                 return environ[name]
             if default is not None:
+                substituted.append((loc, default))
                 return default
             error(loc, f"environment variable {name} is not set")
             return ""
 
         return _ENV_REF.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, (*loc, str(k)), environ, error) for k, v in value.items()}
+        return {
+            k: _interpolate(v, (*loc, str(k)), environ, error, substituted)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(v, (*loc, i), environ, error) for i, v in enumerate(value)]
+        return [
+            _interpolate(v, (*loc, i), environ, error, substituted) for i, v in enumerate(value)
+        ]
     return value
 
 

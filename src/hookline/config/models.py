@@ -168,6 +168,8 @@ class Config:
     delivery: DeliveryModel
     api: ApiModel
     retention: RetentionModel = field(default_factory=RetentionModel)
+    # ${VAR} values filled into headers, URLs and credential keys (never shown by repr)
+    env_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def route(self, name: str) -> Route | None:
         return next((r for r in self.routes if r.name == name), None)
@@ -183,7 +185,8 @@ class Config:
                 found.extend(_credential_headers(action.config))
         if self.api.token is not None:
             found.append(self.api.token.get_secret_value())
-        return [s for s in found if s]
+        found.extend(self.env_secrets)
+        return list(dict.fromkeys(s for s in found if s))  # each once, in order
 
 
 def _credential_headers(config: ActionConfig) -> list[str]:

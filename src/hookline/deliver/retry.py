@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.config.types import Duration
 
+# A remote server must not park a delivery for years (or overflow the clock) by answering
+# `Retry-After: 999999999999`; longer requests are capped and the next try may be refused again.
+RETRY_AFTER_CEILING = timedelta(days=1)
+MAX_RETRY_AFTER_SECONDS = 10**8  # what a header may say before it is read as a number at all
+
 
 class RetryPolicy(BaseModel):
     """`retry: {max_attempts: 10, backoff: 5s, max_backoff: 1h}`."""
@@ -42,6 +47,7 @@ class RetryPolicy(BaseModel):
             self.max_backoff.total_seconds(),
         )
         jittered = base / 2 + (rng or random).uniform(0, base / 2)
-        if retry_after is not None:
-            return max(retry_after, timedelta(0))
+        if retry_after is not None:  # obeyed, within reason: a day, or max_backoff if longer
+            ceiling = max(self.max_backoff, RETRY_AFTER_CEILING)
+            return min(max(retry_after, timedelta(0)), ceiling)
         return timedelta(seconds=jittered)

@@ -75,6 +75,7 @@ class Worker:
         self._concurrency = config.delivery.concurrency
         self._lease = lease_for(config)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._delivering: set[str] = set()  # ids of the deliveries being performed here
         self._stopping = asyncio.Event()
         self._actions = {name: ACTIONS.get(name)() for name in _action_names(config)}
         self._leases = LeaseKeeper(store, worker_id=self.worker_id, lease=self._lease, clock=clock)
@@ -127,6 +128,11 @@ class Worker:
             log.info("worker.reconnected", after_failures=self._claim_failures)
             self._claim_failures = 0
         for item in claimed:
+            if item.delivery.id in self._delivering:
+                # Our own delivery, still running, whose lease lapsed while the database was
+                # away: the claim just renewed it; a second task would send it twice.
+                continue
+            self._delivering.add(item.delivery.id)
             self._leases.hold(item.delivery.id)
             task = asyncio.create_task(self._deliver(item, http))
             self._in_flight.add(task)
@@ -170,6 +176,15 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _deliver(self, claimed: ClaimedDelivery, http: aiohttp.ClientSession) -> None:
+        try:
+            await self._attempt(claimed, http)
+        except Exception:  # a bug here must not leave the lease renewed forever
+            log.exception("delivery.crashed", delivery_id=claimed.delivery.id)
+        finally:
+            self._leases.release(claimed.delivery.id)
+            self._delivering.discard(claimed.delivery.id)
+
+    async def _attempt(self, claimed: ClaimedDelivery, http: aiohttp.ClientSession) -> None:
         delivery = claimed.delivery
         started_at = self._clock()
         started = time.perf_counter()
@@ -192,8 +207,6 @@ class Worker:
             log.warning("worker.record_failed", delivery_id=delivery.id,
                         error=self._redactor.text(repr(exc)))  # fmt: skip
             return
-        finally:
-            self._leases.release(delivery.id)
         # Successes are debug: one line per delivery would cost more than the delivery.
         emit = log.debug if status == DeliveryStatus.SUCCEEDED else log.info
         emit("delivery.attempted", delivery_id=delivery.id, event_id=delivery.event_id,

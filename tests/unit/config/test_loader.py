@@ -717,3 +717,37 @@ class TestLoadFile:
         path.write_text("server: {port: '${HOOKLINE_TEST_PORT}'}\n", encoding="utf-8")
 
         assert load(path).server.port == 8181
+
+
+class TestEnvironmentSecrets:
+    """Values filled in from ${VAR} into headers, URLs and credential keys count as secrets."""
+
+    TEXT = """
+sources: {s: {verify: {provider: none}}}
+routes:
+  - name: r
+    source: s
+    actions:
+      - http:
+          url: "https://crm.example.com/api?api_key=${CRM_KEY}"
+          headers: {X-Auth-Token: "${CRM_TOKEN}", X-Region: "${REGION}"}
+      - telegram: {token: "1:abc", chat_id: "${CHAT}", text: "hi"}
+"""
+
+    def test_header_and_url_values_from_the_environment_are_redacted(self):
+        """A key in a URL query and any header value from the environment are secrets."""
+        env = {"CRM_KEY": "k-1234567", "CRM_TOKEN": "t-7654321", "REGION": "eu-west", "CHAT": "42"}
+        config = loads(self.TEXT, file="x.yaml", environ=env)
+        secrets = config.secrets()
+        assert {"k-1234567", "t-7654321", "eu-west"} <= set(secrets)
+        assert "42" not in secrets  # a chat id under a plain key is not a secret
+
+    def test_routes_view_masks_them(self):
+        """The read-only config view shown by the API and dashboard shows none of them."""
+        from hookline.configview import routes_view
+        from hookline.redact import Redactor
+
+        env = {"CRM_KEY": "k-1234567", "CRM_TOKEN": "t-7654321", "REGION": "eu", "CHAT": "42"}
+        config = loads(self.TEXT, file="x.yaml", environ=env)
+        shown = str(routes_view(config, Redactor(config.secrets())))
+        assert "k-1234567" not in shown and "t-7654321" not in shown

@@ -216,3 +216,23 @@ class TestProperties:
         else:
             assert delay is not None
             assert timedelta(0) <= delay <= max_backoff
+
+
+class TestRetryAfterCeiling:
+    def test_a_huge_retry_after_is_capped_at_a_day(self):
+        """The provider's word is obeyed up to a day (or max_backoff when that is longer)."""
+        from datetime import timedelta
+
+        from hookline.deliver.retry import RetryPolicy
+
+        policy = RetryPolicy(max_attempts=5)
+        assert policy.delay(1, retry_after=timedelta(days=9999)) == timedelta(days=1)
+        long = RetryPolicy(max_attempts=5, max_backoff=timedelta(days=3))
+        assert long.delay(1, retry_after=timedelta(days=9999)) == timedelta(days=3)
+        assert policy.delay(1, retry_after=timedelta(seconds=2)) == timedelta(seconds=2)
+
+    def test_header_values_beyond_reason_do_not_overflow(self):
+        """A Retry-After header of absurd size parses to a bounded duration."""
+        from hookline.actions.base import parse_retry_after
+
+        assert parse_retry_after("9" * 40) is not None
