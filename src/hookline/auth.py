@@ -74,7 +74,7 @@ class Sessions:
         nonce, _, signature = rest.partition(".")
         if not expires.isdigit() or not nonce or not signature:
             return None
-        if not hmac.compare_digest(signature, self._sign("session", expires, nonce)):
+        if not _same(signature, self._sign("session", expires, nonce)):
             return None
         if int(expires) <= (time.time() if now is None else now):
             return None
@@ -84,4 +84,11 @@ class Sessions:
         return self._sign("csrf", session.nonce)
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+        return bool(token) and _same(str(token), self.csrf_token(session))
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of text from a client (any characters) with ours."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )

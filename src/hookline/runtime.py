@@ -51,16 +51,24 @@ class Runtime:
 
     async def start(self) -> None:
         await self.store.open(migrate=self._migrate, create=self._create)
-        self.api_token_digest = await self._api_token()
+        try:
+            self.api_token_digest = await self._api_token()
+        except BaseException:
+            await self.store.aclose()
+            raise
         if self._with_worker:
             self.worker = Worker(self.config, self.store, redactor=self.redactor, clock=self.clock)
             self._worker_task = asyncio.create_task(self.worker.run(), name="hookline-worker")
 
     async def stop(self) -> None:
-        if self.worker is not None and self._worker_task is not None:
-            self.worker.stop()
-            await self._worker_task
-        await self.store.aclose()
+        try:
+            if self.worker is not None and self._worker_task is not None:
+                self.worker.stop()
+                await self._worker_task
+        except Exception:  # a crashed worker must not keep the store open at shutdown
+            log.exception("worker.failed")
+        finally:
+            await self.store.aclose()
 
     async def _api_token(self) -> bytes:
         """The configured token, or one generated on first start: persisted as a hash and

@@ -123,3 +123,24 @@ class TestStoredHeaders:
                 assert "x-gitlab-token" not in event.headers
                 assert "x-telegram-bot-api-secret-token" not in event.headers
                 assert event.source != "gitlab" or event.headers["x-custom"] == "kept"
+
+    async def test_custom_bearer_header_and_query_token_are_not_stored(self, tmp_path: Path):
+        """A bearer token sent in its own header or query parameter is verified, then dropped."""
+        sources = {
+            "hdr": {
+                "verify": {"provider": "bearer", "token": "tok-in-header", "header": "X-Hook-Key"}
+            },
+            "qry": {"verify": {"provider": "bearer", "token": "tok-in-query", "query": "key"}},
+        }
+        async with hooks_app(tmp_path, sources) as (client, store):
+            ok = await client.post(
+                "/hooks/hdr", headers={"X-Hook-Key": "tok-in-header"}, content=b"{}"
+            )
+            assert ok.status_code == 200
+            ok = await client.post("/hooks/qry?key=tok-in-query&page=2", content=b"{}")
+            assert ok.status_code == 200
+            for summary in await stored(store):
+                event = await store.get_event(summary.id)
+                assert event is not None
+                assert "x-hook-key" not in event.headers and "key" not in event.query
+                assert event.source != "qry" or event.query == {"page": "2"}

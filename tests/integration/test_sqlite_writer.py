@@ -41,3 +41,16 @@ class TestBulkIngest:
             new_event("orphan"), [NewDelivery(new_id("dlv"), "r", 0, "http")]
         )
         assert not again.is_duplicate
+
+
+class TestShutdown:
+    async def test_writes_after_close_are_refused_not_left_waiting(self, tmp_path):
+        """Once the store is closing, a write fails at once with StoreUnavailableError."""
+        from hookline.errors import StoreUnavailableError
+        from hookline.store.sqlite import SqliteStore
+
+        store = SqliteStore(tmp_path / "h.db")
+        await store.open(migrate=True)
+        await store.aclose()
+        with pytest.raises(StoreUnavailableError):
+            await asyncio.wait_for(store.ingest(new_event("late"), []), timeout=5)

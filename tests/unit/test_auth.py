@@ -55,3 +55,13 @@ class TestBearer:
         assert token_matches("abc", token_digest("abc"))
         assert not token_matches("abd", token_digest("abc"))
         assert not token_matches(None, token_digest("abc")) and not token_matches("abc", None)
+
+
+class TestHostileInput:
+    def test_non_ascii_cookie_and_csrf_token_are_just_invalid(self):
+        """A session cookie or CSRF token with non-ASCII characters is refused, not a crash."""
+        sessions = Sessions(token_digest("a" * 20))
+        assert sessions.check(f"{int(NOW) + 60}.a.é", now=NOW) is None
+        session = sessions.check(sessions.issue(now=NOW), now=NOW)
+        assert session is not None
+        assert not sessions.csrf_ok(session, "é")

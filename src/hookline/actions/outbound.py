@@ -20,10 +20,35 @@ class DestinationRefusedError(OSError):
     """The destination resolves to an address outbound calls may not reach."""
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits and reach it through a
+# translator or relay: NAT64 (RFC 6052, RFC 8215), IPv4-compatible, IPv4-translated (SIIT).
+_EMBEDS_IPV4_LOW32 = tuple(
+    ipaddress.IPv6Network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002:aabb:ccdd::/48 (6to4)
+        return ip.sixtofour
+    if ip.teredo is not None:  # 2001::/32: (server, client)
+        return ip.teredo[1]
+    if any(ip in net for net in _EMBEDS_IPV4_LOW32):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_forbidden_address(address: str) -> bool:
+    """Loopback, private, link-local, metadata, reserved and multicast addresses, also when
+    an IPv6 address only wraps one of them (mapped, NAT64, 6to4, Teredo, compatible)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            return True
+        if embedded is not None and ip.ipv4_mapped is not None:
+            ip = embedded  # plain mapped: judge by the IPv4 address alone
     return not ip.is_global or ip.is_multicast
 
 

@@ -77,6 +77,14 @@ class IngestHandler:
             name: VERIFIERS.get(source.verify.provider)(source.verify)
             for name, source in config.sources.items()
         }
+        # Credentials are never stored: the usual headers, plus any a verifier names as its own.
+        self._unstored_headers = {
+            name: _NOT_STORED | getattr(v, "credential_headers", frozenset())
+            for name, v in self._verifiers.items()
+        }
+        self._unstored_query: dict[str, frozenset[str]] = {
+            name: getattr(v, "credential_query", frozenset()) for name, v in self._verifiers.items()
+        }
         self._methods = {name: methods_of(v) for name, v in self._verifiers.items()}
         self._handshakes: dict[str, Handshaker] = {
             name: v for name, v in self._verifiers.items() if isinstance(v, Handshaker)
@@ -146,8 +154,8 @@ class IngestHandler:
             type=identity.type,
             received_at=now,
             content_type=content_type,
-            headers={k: v for k, v in headers.items() if k not in _NOT_STORED},
-            query=dict(request.query),
+            headers={k: v for k, v in headers.items() if k not in self._unstored_headers[name]},
+            query={k: v for k, v in request.query.items() if k not in self._unstored_query[name]},
             body=body,
         )
         deliveries = self._router.deliveries(name, _context(event, payload))

@@ -11,6 +11,7 @@ follows a durable commit, and one failing operation rolls back alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import queue
 import sqlite3
@@ -47,10 +48,12 @@ class SqliteWriter:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._closing = False
         self.batches = 0  # commits made, for tests and benchmarks
         self.operations = 0
 
     def start(self) -> None:
+        self._closing = False
         self._thread = threading.Thread(
             target=self._run, name="hookline-sqlite-writer", daemon=True
         )
@@ -61,9 +64,23 @@ class SqliteWriter:
 
     def stop(self) -> None:
         if self._thread is not None:
+            self._closing = True  # from now on, new operations are refused at once
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        """Operations that arrived as the writer stopped are answered, never left waiting."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                _operation, future, loop = item
+                closed = StoreUnavailableError("the store is closed")
+                _dispatch(loop, [(future, False, closed)])
 
     async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Queue `operation`; return its result once its transaction has committed."""
@@ -78,7 +95,7 @@ class SqliteWriter:
         return result
 
     async def _submit(self, operation: Any) -> Any:
-        if self._thread is None:
+        if self._thread is None or self._closing:
             raise StoreUnavailableError("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -135,7 +152,7 @@ class SqliteWriter:
         for (ok, value), (_operation, future, loop) in zip(results, work, strict=True):
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, settled in by_loop.items():  # one wake-up per loop, not one per operation
-            loop.call_soon_threadsafe(_settle_all, settled)
+            _dispatch(loop, settled)
 
     def _bulk(
         self,
@@ -182,6 +199,14 @@ class _Bulk:
     def __init__(self, handler: Callable[[sqlite3.Connection, list[Any]], list[Any]], item: Any):
         self.handler = handler
         self.item = item
+
+
+def _dispatch(
+    loop: asyncio.AbstractEventLoop, settled: list[tuple[asyncio.Future[Any], bool, Any]]
+) -> None:
+    """Hand results to their event loop; a loop already closed has nobody left to answer."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_settle_all, settled)
 
 
 def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

@@ -56,6 +56,9 @@ class BearerVerifier:
         self.config = config
         self._token = config.token.get_secret_value()
         self._scheme = config.expected_scheme
+        # The token's own header and query parameter are credentials: never stored.
+        self.credential_headers = frozenset({config.header.lower()})
+        self.credential_query = frozenset({config.query} if config.query else ())
 
     def verify(self, request: InboundRequest, *, now: datetime) -> None:
         name, query = self.config.header, self.config.query
