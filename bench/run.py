@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,18 +102,26 @@ class Bench:
             self.workdir / "delivery.yaml", self.sink_url, str(db), concurrency=128
         )
         asyncio.run(fill_backlog(db, backlog))
+        self.report["delivery"] = self.drain(config, 1, lambda: count_owed(db), backlog)
+
+    def drain(
+        self, config: Path, workers: int, owed: Callable[[], int], backlog: int
+    ) -> dict[str, object]:
+        """Start `workers` worker processes on a filled backlog; time them until nothing is owed."""
         httpx.post(f"{self.sink_url}/reset")
         started = time.perf_counter()
-        worker = hookline("worker", config, None, self.log("delivery-worker"))
-        with rss_peak([worker]) as rss:
-            while count_owed(db) > 0:
+        procs = [hookline("worker", config, None, self.log(f"worker-{i}")) for i in range(workers)]
+        with rss_peak(procs) as rss:
+            while owed() > 0:
                 time.sleep(0.1)
         drained = time.perf_counter() - started
-        worker.stop()
+        for proc in procs:
+            proc.stop()
         stats = httpx.get(f"{self.sink_url}/stats").json()
         active = (stats["last"] - stats["first"]) if stats["count"] > 1 else drained
-        self.report["delivery"] = {
+        return {
             "backlog": backlog,
+            "workers": workers,
             "drain_seconds": round(drained, 2),
             "deliveries_per_s": round(stats["count"] / active),
             "received": stats["count"],
@@ -176,22 +185,8 @@ class Bench:
         self.report["ingest_postgres"] = results
         asyncio.run(truncate(url))
         asyncio.run(fill_backlog_postgres(url, backlog))
-        httpx.post(f"{self.sink_url}/reset")
-        started = time.perf_counter()
-        workers = [hookline("worker", config, None, self.log(f"pg-worker-{i}")) for i in range(2)]
-        with rss_peak(workers) as rss:
-            while asyncio.run(owed_postgres(url)) > 0:
-                time.sleep(0.2)
-        drained = time.perf_counter() - started
-        for proc in workers:
-            proc.stop()
-        stats = httpx.get(f"{self.sink_url}/stats").json()
-        active = (stats["last"] - stats["first"]) if stats["count"] > 1 else drained
-        self.report["delivery_postgres"] = {
-            "backlog": backlog, "workers": 2, "drain_seconds": round(drained, 2),
-            "deliveries_per_s": round(stats["count"] / active), "received": stats["count"],
-            "peak_rss_mb": rss["peak_mb"],
-        }  # fmt: skip
+        owed = lambda: asyncio.run(owed_postgres(url))  # noqa: E731
+        self.report["delivery_postgres"] = self.drain(config, 2, owed, backlog)
 
     # -- memory soak -------------------------------------------------------------------------
 
