@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -50,7 +51,7 @@ class Bench:
         self.workdir = workdir
         self.seconds = seconds
         self.postgres_url = postgres
-        self.report: dict[str, object] = {
+        self.report: dict[str, Any] = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             **environment(),
         }
@@ -346,82 +347,76 @@ async def steady_sender(
     return counts
 
 
-def markdown(report: dict[str, object]) -> str:
+INGEST_HEADER = [
+    "| connections | server | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | non-2xx | stored | peak RSS MB |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
+DELIVERY_HEADER = [
+    "| backlog | workers | drained in | deliveries/s | peak RSS MB (per process) |",
+    "| ---: | ---: | ---: | ---: | ---: |",
+]
+
+
+def _mb(value: object) -> str:
+    return f"{value:.0f}" if isinstance(value, int | float) else "-"
+
+
+def ingest_table(
+    title: str, results: dict[str, dict[str, dict[str, float]]], baseline: str
+) -> list[str]:
+    lines = [title, "", *INGEST_HEADER]
+    for conns, rows in results.items():
+        base = rows[baseline]["rps"]
+        for name, row in rows.items():
+            label = "bare raw ASGI (uvicorn)" if name == "baseline" else name
+            lines.append(
+                f"| {conns} | {label} | {row['rps']:,.0f} | {row['rps'] / base:.2f} | {row.get('p50_ms', 0):.1f} | "
+                f"{row.get('p99_ms', 0):.1f} | {row.get('p999_ms', 0):.1f} | {row['non_2xx'] + row['socket_errors']:.0f} | "
+                f"{row.get('stored', '-')} | {_mb(row.get('peak_rss_mb'))} |"
+            )
+    return [*lines, ""]
+
+
+def delivery_table(title: str, d: dict[str, object]) -> list[str]:
+    row = (f"| {d['backlog']:,} | {d.get('workers', 1)} | {d['drain_seconds']} s | {d['deliveries_per_s']:,} | "
+           f"{d['peak_rss_mb']:.0f} |")  # fmt: skip
+    return [title, "", *DELIVERY_HEADER, row, ""]
+
+
+def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Measured {report['date']} on {report['cores']} cores, Python {report['python']}, {report['wrk']}.",
         "",
     ]
-    ingest = report.get("ingest")
-    if isinstance(ingest, dict):
-        lines += [
-            "**Ingest** (unique Stripe-signed ~1 KB events; signature verified, route evaluated, event + 1 delivery committed before the 2xx; wrk, 1 thread)",
-            "",
-            "| connections | server | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | non-2xx | stored | peak RSS MB |",
-            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for conns, rows in ingest.items():
-            base = rows["baseline"]["rps"]
-            for name, row in rows.items():
-                label = "bare raw ASGI (uvicorn)" if name == "baseline" else name
-                lines.append(
-                    f"| {conns} | {label} | {row['rps']:,.0f} | {row['rps'] / base:.2f} | {row.get('p50_ms', 0):.1f} | "
-                    f"{row.get('p99_ms', 0):.1f} | {row.get('p999_ms', 0):.1f} | {row['non_2xx'] + row['socket_errors']:.0f} | "
-                    f"{row.get('stored', '-')} | {row.get('peak_rss_mb', 0):.0f} |"
-                )
-        lines.append("")
-    delivery = report.get("delivery")
-    if isinstance(delivery, dict):
-        lines += [
-            "**Delivery** (one `hookline worker` → local sink)",
-            "",
-            "| backlog | drained in | deliveries/s | peak RSS MB |",
-            "| ---: | ---: | ---: | ---: |",
-            f"| {delivery['backlog']:,} | {delivery['drain_seconds']} s | {delivery['deliveries_per_s']:,} | {delivery['peak_rss_mb']:.0f} |",
-            "",
-        ]
-    e2e = report.get("end_to_end")
-    if isinstance(e2e, dict):
+    if "ingest" in report:
+        title = ("**Ingest** (unique Stripe-signed ~1 KB events; signature verified, route evaluated, "
+                 "event + 1 delivery committed before the 2xx; wrk, 1 thread)")  # fmt: skip
+        lines += ingest_table(title, report["ingest"], "baseline")
+    if "delivery" in report:
+        lines += delivery_table(
+            "**Delivery** (`hookline worker` → local sink, SQLite)", report["delivery"]
+        )
+    if "end_to_end" in report:
         lines += [
             "**End to end** (`hookline run`, steady open-loop rate; sender's request → sink receives the delivery)",
             "",
             "| events/s | sent | delivered | p50 ms | p99 ms | p99.9 ms | peak RSS MB |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
-        for rate, row in e2e.items():
+        for rate, row in report["end_to_end"].items():
             lines.append(
                 f"| {rate} | {row['ok']:,} | {row['delivered']:,} | {row['p50_ms'] or 0:.1f} | {row['p99_ms'] or 0:.1f} | "
                 f"{row['p999_ms'] or 0:.1f} | {row['peak_rss_mb']:.0f} |"
             )
         lines.append("")
-    ingest_pg = report.get("ingest_postgres")
-    if isinstance(ingest_pg, dict):
-        lines += [
-            "**Ingest on PostgreSQL** (2 `hookline serve --reuse-port` processes vs the bare app with 2 uvicorn workers)",
-            "",
-            "| connections | server | req/s | ratio to bare | p50 ms | p99 ms | p99.9 ms | non-2xx | peak RSS MB |",
-            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for conns, rows in ingest_pg.items():
-            base = rows["baseline, 2 processes"]["rps"]
-            for name, row in rows.items():
-                lines.append(
-                    f"| {conns} | {name} | {row['rps']:,.0f} | {row['rps'] / base:.2f} | {row.get('p50_ms', 0):.1f} | "
-                    f"{row.get('p99_ms', 0):.1f} | {row.get('p999_ms', 0):.1f} | {row['non_2xx'] + row['socket_errors']:.0f} | "
-                    f"{row.get('peak_rss_mb', 0):.0f} |"
-                )
-        lines.append("")
-    delivery_pg = report.get("delivery_postgres")
-    if isinstance(delivery_pg, dict):
-        lines += [
-            "**Delivery on PostgreSQL** (2 `hookline worker` processes → local sink)",
-            "",
-            "| backlog | drained in | deliveries/s | peak RSS MB (per process) |",
-            "| ---: | ---: | ---: | ---: |",
-            f"| {delivery_pg['backlog']:,} | {delivery_pg['drain_seconds']} s | {delivery_pg['deliveries_per_s']:,} | {delivery_pg['peak_rss_mb']:.0f} |",
-            "",
-        ]
-    soak = report.get("soak")
-    if isinstance(soak, dict):
+    if "ingest_postgres" in report:
+        title = "**Ingest on PostgreSQL** (2 `hookline serve --reuse-port` processes vs the bare app with 2 uvicorn workers)"
+        lines += ingest_table(title, report["ingest_postgres"], "baseline, 2 processes")
+    if "delivery_postgres" in report:
+        lines += delivery_table("**Delivery on PostgreSQL** (`hookline worker` processes → local sink)",
+                                report["delivery_postgres"])  # fmt: skip
+    if "soak" in report:
+        soak = report["soak"]
         lines += [
             f"**Memory soak** ({soak['seconds']} s at {soak['rate']} events/s, {soak['sent']:,} events): RSS {soak['rss_start_mb']} MB "
             f"after warm-up → {soak['rss_end_mb']} MB at the end (peak {soak['rss_peak_mb']} MB).",
