@@ -129,35 +129,46 @@ class IngestBatcher:
             raise
         self.commits += 1
         for item, result in zip(batch, results, strict=True):
-            if not item.future.done():
+            if item.future.done():
+                continue
+            if isinstance(result, StoreError):
+                item.future.set_exception(result)
+            else:
                 item.future.set_result(result)
 
-    async def _write(self, batch: list[_Item]) -> list[IngestResult]:
+    async def _write(self, batch: list[_Item]) -> list[IngestResult | StoreError]:
+        """One statement stores the batch (committed on return); events it did not store are
+        duplicates, answered with their key holder's id. Once stored, an event is answered
+        2xx whatever happens after: only the events whose holder cannot be found fail."""
         events = [item.event for item in batch]
         owed = [(i.event.id, i.event.received_at, d) for i in batch for d in i.deliveries]
         async with self._connection() as conn:
             rows = await conn.fetch(self._ingest, *_event_arrays(events), *delivery_arrays(owed))
-            stored = {row["id"] for row in rows if row["stored"]}
-            # Who holds each key: an event of this batch, or one committed before it began.
-            holders = {_key(e): e.id for e in events if e.id in stored and e.external_id}
-            existing = {row["id"]: row["existing"] for row in rows if row["existing"]}
-            for e in events:
-                if e.id in existing:
-                    holders.setdefault(_key(e), existing[e.id])
-            missing = [e for e in events if e.id not in stored and _key(e) not in holders]
-            if missing:  # keys committed by another process while the statement ran
-                found = await conn.fetch(
-                    self._find_keys, [e.source for e in missing], [_key(e)[1] for e in missing]
-                )
+        stored = {row["id"] for row in rows if row["stored"]}
+        # Who holds each key: an event of this batch, or one committed before it began.
+        holders = {_key(e): e.id for e in events if e.id in stored and e.external_id}
+        existing = {row["id"]: row["existing"] for row in rows if row["existing"]}
+        for e in events:
+            if e.id in existing:
+                holders.setdefault(_key(e), existing[e.id])
+        missing = [e for e in events if e.id not in stored and _key(e) not in holders]
+        if missing:  # keys committed by another process while the statement ran
+            try:
+                async with self._connection() as conn:
+                    found = await conn.fetch(
+                        self._find_keys, [e.source for e in missing], [_key(e)[1] for e in missing]
+                    )
                 holders |= {(r["source"], r["external_id"]): r["event_id"] for r in found}
-        results = []
+            except StoreError as exc:
+                log.warning("store.find_keys_failed", events=len(missing), error=exc.message)
+        results: list[IngestResult | StoreError] = []
         for e in events:
             if e.id in stored:
                 results.append(IngestResult(e.id, is_duplicate=False))
             elif _key(e) in holders:
                 results.append(IngestResult(holders[_key(e)], is_duplicate=True))
-            else:  # the key was pruned between the two statements: let the sender retry
-                raise StoreUnavailableError("a concurrent change hid a duplicate's event; retry")
+            else:  # the key's holder is unknown (pruned meanwhile, or the lookup failed)
+                results.append(StoreUnavailableError("could not confirm a duplicate; retry"))
         return results
 
 
