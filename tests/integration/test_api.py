@@ -13,9 +13,12 @@ from tests.support.http_sink import HttpSink
 ROUTE = "payment-to-manager"
 
 
-async def dead_delivery(client, telegram, order: str = "123") -> tuple[str, str]:
+async def dead_delivery(
+    client, telegram, order: str = "123", body: bytes | None = None
+) -> tuple[str, str]:
     """Send a payment while the bot is blocked; wait for its delivery to be dead."""
-    event_id = (await send_stripe(client, stripe_event(f"evt_{order}", order=order))).json()["id"]
+    body = body if body is not None else stripe_event(f"evt_{order}", order=order)
+    event_id = (await send_stripe(client, body)).json()["id"]
 
     async def dead() -> bool:
         listed = await client.get("/api/deliveries", params={"status": "dead"})
@@ -90,13 +93,14 @@ class TestDeliveries:
         """Dead deliveries are listed and counted; attempts and the raw body are served."""
         telegram.set_mode("blocked")
         async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
-            event_id, delivery_id = await dead_delivery(client, telegram)
+            sent = stripe_event("evt_123")
+            event_id, delivery_id = await dead_delivery(client, telegram, body=sent)
             count = await client.get("/api/deliveries/count", params={"status": ["dead"]})
             assert count.json() == {"count": 1}
             (attempt,) = (await client.get(f"/api/deliveries/{delivery_id}/attempts")).json()
             assert attempt["outcome"] == "dead" and attempt["status_code"] == 403
             raw = await client.get(f"/api/events/{event_id}/raw")
-            assert raw.content == stripe_event("evt_123")[: len(raw.content)]
+            assert raw.content == sent
             assert raw.headers["content-type"] == "application/octet-stream"
             assert raw.headers["content-disposition"].startswith("attachment")
             assert raw.headers["x-content-type-options"] == "nosniff"
