@@ -54,3 +54,19 @@ class TestShutdown:
         await store.aclose()
         with pytest.raises(StoreUnavailableError):
             await asyncio.wait_for(store.ingest(new_event("late"), []), timeout=5)
+
+
+class TestMultiRowInserts:
+    def test_rows_beyond_one_statements_parameter_limit_are_all_inserted(self):
+        """A batch wider than SQLite's bound-parameter limit is split across statements."""
+        import sqlite3
+
+        from hookline.store.sqlite import insert_rows
+
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t (a INTEGER, b TEXT, c BLOB)")
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)  # 3 rows of 3 per statement
+        rows = [(n, f"row {n}", bytes([n])) for n in range(11)]
+        insert_rows(conn, "INSERT INTO t (a, b, c)", rows)
+        insert_rows(conn, "INSERT INTO t (a, b, c)", [])
+        assert conn.execute("SELECT a, b, c FROM t ORDER BY a").fetchall() == rows

@@ -258,7 +258,7 @@ class SqliteStore:
 def _ingest_many(
     conn: sqlite3.Connection, items: list[tuple[NewEvent, Sequence[NewDelivery]]]
 ) -> list[IngestResult]:
-    """Ingest a batch: one duplicate lookup and two `executemany` for all its events.
+    """Ingest a batch: one duplicate lookup and a few multi-row INSERTs for all its events.
 
     Dedup keys live in `dedup_keys` (they may outlive their events). The writer holds
     SQLite's write lock (BEGIN IMMEDIATE), so nothing can slip in between the lookup and the
@@ -292,32 +292,55 @@ def _ingest_many(
         now = ms(event.received_at)
         new_deliveries.extend((event.id, d, now) for d in deliveries)
         results.append(IngestResult(event.id, is_duplicate=False))
-    conn.executemany(
-        "INSERT INTO dedup_keys (source, external_id, event_id, created_at) VALUES (?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO dedup_keys (source, external_id, event_id, created_at)",
         [
             (e.source, e.external_id, e.id, ms(e.received_at))
             for e in new_events
             if e.external_id is not None
         ],
     )
-    conn.executemany(
-        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        f"INSERT INTO events ({EVENT_COLUMNS})",
         [
             (e.id, e.source, e.external_id, e.type, ms(e.received_at), e.content_type,
              orjson.dumps(e.headers), orjson.dumps(e.query), e.body)
             for e in new_events
         ],
     )  # fmt: skip
-    conn.executemany(
-        _INSERT_DELIVERY, [_delivery_row(event_id, d, now) for event_id, d, now in new_deliveries]
+    insert_rows(
+        conn,
+        _INSERT_DELIVERY_HEAD,
+        [_delivery_row(event_id, d, now) for event_id, d, now in new_deliveries],
     )
     return results
 
 
-_INSERT_DELIVERY = (
+_INSERT_DELIVERY_HEAD = (
     "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
-    " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " last_error, created_at, updated_at)"
 )
+_INSERT_DELIVERY = f"{_INSERT_DELIVERY_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """`head VALUES (…), (…), …`: many rows per statement.
+
+    Each statement SQLite steps releases and retakes the GIL; `executemany` steps once per
+    row, and under load every retake waits on the event loop. A few multi-row statements per
+    batch keep the writer thread from queueing behind the loop hundreds of times a commit.
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    per_statement = max(1, min(500, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    marks = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join([marks] * len(chunk))
+        conn.execute(f"{head} VALUES {values}", [v for row in chunk for v in row])
 
 
 def _delivery_row(event_id: str, d: NewDelivery, now: int) -> tuple[Any, ...]:
