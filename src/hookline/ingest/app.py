@@ -89,6 +89,18 @@ class IngestHandler:
         self._handshakes: dict[str, Handshaker] = {
             name: v for name, v in self._verifiers.items() if isinstance(v, Handshaker)
         }
+        # Resolved once: a labelled metric or a lazily configured logger costs a lock and
+        # a few allocations per call, on every request.
+        self._log = log.bind()
+        self._latency = {
+            label: metrics.INGEST_SECONDS.labels(label)
+            for label in (*config.sources, metrics.UNKNOWN_SOURCE)
+        }
+        self._stored = {
+            (name, duplicate): metrics.EVENTS_RECEIVED.labels(name, outcome)
+            for name in config.sources
+            for duplicate, outcome in ((False, "accepted"), (True, "duplicate"))
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"][len("/hooks/") :].rstrip("/")
@@ -100,7 +112,7 @@ class IngestHandler:
         except HooklineError as exc:
             status, payload = http_error(exc)
             body = orjson.dumps(payload)
-            log.info("ingest.rejected", source=name, status=status, reason=exc.message)
+            self._log.info("ingest.rejected", source=name, status=status, reason=exc.message)
             metrics.EVENTS_RECEIVED.labels(label, metrics.ingest_outcome(exc)).inc()
         else:
             if isinstance(result, HandshakeReply):
@@ -109,7 +121,7 @@ class IngestHandler:
                 status, body = result
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        metrics.INGEST_SECONDS.labels(label).observe(time.perf_counter() - started)
+        self._latency[label].observe(time.perf_counter() - started)
 
     async def _handle(
         self, name: str, scope: Scope, receive: Receive
@@ -142,7 +154,7 @@ class IngestHandler:
         if name in self._handshakes:
             reply = self._handshakes[name].handshake(request, payload)
             if reply is not None:
-                log.info("ingest.handshake", source=name, status=reply.status)
+                self._log.info("ingest.handshake", source=name, status=reply.status)
                 return reply
         if request.method != "POST":  # only a handshake answers another method
             return 405, orjson.dumps(envelope("method_not_allowed", "use POST"))
@@ -160,9 +172,8 @@ class IngestHandler:
         )
         deliveries = self._router.deliveries(name, _context(event, payload))
         result = await self._store.ingest(event, deliveries)
-        outcome = "duplicate" if result.is_duplicate else "accepted"
-        metrics.EVENTS_RECEIVED.labels(name, outcome).inc()
-        log.debug("ingest.accepted", source=name, event_id=result.event_id,
+        self._stored[name, result.is_duplicate].inc()
+        self._log.debug("ingest.accepted", source=name, event_id=result.event_id,
                   duplicate=result.is_duplicate, deliveries=len(deliveries))  # fmt: skip
         return 200, orjson.dumps({"id": result.event_id, "duplicate": result.is_duplicate})
 
