@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 runtime error, 2 configuration or usage error.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -181,9 +182,19 @@ def _serve(
             timeout_graceful_shutdown=int(config.delivery.timeout.total_seconds()) + 10,
         )
     )
+    _freeze_startup_objects()
     server.run(sockets=[_reuse_port_socket(bind_host, bind_port)] if reuse_port else None)
     if not server.started:
         raise typer.Exit(1)
+
+
+def _freeze_startup_objects() -> None:
+    """Hide what startup built (imports, config, the app: ~90k objects) from the cycle
+    collector. Each full collection walked them all, ~40 ms with the GIL held, which showed
+    as stalls of the event loop and in the ingest p99. Frozen objects are still freed by
+    reference counting; only cycle detection skips them, and they live for the process."""
+    gc.collect()
+    gc.freeze()
 
 
 def _reuse_port_socket(host: str, port: int) -> socket.socket:
@@ -253,6 +264,7 @@ def worker(
         finally:
             await store.aclose()
 
+    _freeze_startup_objects()
     try:
         asyncio.run(main())
     except HooklineError as exc:
