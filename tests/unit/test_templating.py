@@ -422,3 +422,64 @@ class TestConditionFastPath:
     def test_only_the_plain_shape_is_taken_out_of_the_sandbox(self, source, fast):
         """Only a single comparison of an event field with a plain literal skips the sandbox."""
         assert (Condition(source)._fast is not None) is fast
+
+
+_PATH_NAMES = st.sampled_from(["a", "b", "id", "items", "get", "keys", "_x", "data"])
+_JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_PATH_NAMES, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+class TestPlainPathFastPath:
+    """A lone `{{ payload.a.b }}` down plain dicts skips the sandbox, with the same result."""
+
+    @given(payload=_JSON_VALUES, path=st.lists(_PATH_NAMES, min_size=1, max_size=4))
+    def test_same_value_or_error_as_the_sandbox(self, payload, path):
+        """For any payload and path, the value (or the error) equals the sandbox's."""
+        from hookline.templating import _evaluate, _lone_expression, render_structure
+
+        source = "{{ payload." + ".".join(path) + " }}"
+        ctx = RenderContext(event={}, payload=payload, headers={}, query={})
+        try:
+            expected = _evaluate(_lone_expression(source), source, ctx)
+        except TemplateError:
+            with pytest.raises(TemplateError):
+                render_structure(Template(source), ctx)
+        else:
+            assert render_structure(Template(source), ctx) == expected
+
+    @pytest.mark.parametrize(
+        ("source", "plain"),
+        [
+            ("{{ payload.data.object.metadata.order_id }}", True),
+            ("  {{headers.x_request_id}} ", True),
+            ("{{ payload.items }}", False),  # a dict method: the sandbox decides
+            ("{{ payload._private }}", False),
+            ("{{ payload.data['id'] }}", False),
+            ("{{ payload.amount / 100 }}", False),
+            ("Order {{ payload.id }}", False),
+            ("{{ secrets.token }}", False),  # not a render variable
+        ],
+    )
+    def test_only_plain_paths_are_taken_out_of_the_sandbox(self, source, plain):
+        from hookline.templating import _plain_path
+
+        assert (_plain_path(source) is not None) is plain
+
+
+class TestLiteralTemplates:
+    @given(
+        text=st.one_of(st.text(max_size=40), st.text(st.sampled_from("ab \r\n\t<&>_*é"))),
+        escape=st.sampled_from(["none", "html", "markdown"]),
+    )
+    def test_text_without_markup_renders_like_jinja(self, text, escape):
+        """Skipping Jinja for text without `{` gives exactly what Jinja would have rendered."""
+        from hookline.templating import _env
+
+        ctx = RenderContext(event={}, payload=None, headers={}, query={})
+        expected = _env(escape, strict=True).from_string(text).render(ctx.variables())
+        assert Template(text).render(ctx, escape=escape) == expected
