@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -266,9 +267,20 @@ def worker(
 
     _freeze_startup_objects()
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
+            runner.run(main())
     except HooklineError as exc:
         raise _fail(exc, verbose) from None
+
+
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it comes with uvicorn's standard extra, and `serve`
+    already runs on it through uvicorn), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _stop_or_force(runner: Any) -> None:
