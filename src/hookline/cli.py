@@ -245,8 +245,19 @@ def worker(
     database: DatabaseOption = None,
     verbose: VerboseOption = False,
     json_logs: JsonLogsOption = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="HOOKLINE_WORKER_METRICS_PORT",
+            help="Serve this worker's /metrics on this port (its attempt metrics live here).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Bind address for --metrics-port.")
+    ] = "127.0.0.1",
 ) -> None:
     """Start a delivery worker only. SIGTERM drains in-flight deliveries; a second forces."""
+    from hookline.deliver.metrics_endpoint import start_metrics_endpoint
     from hookline.deliver.worker import Worker
 
     loaded = _load(config)
@@ -256,13 +267,20 @@ def worker(
 
     async def main() -> None:
         await store.open(migrate=False)
-        runner = Worker(loaded, store, redactor=redactor)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, _stop_or_force, runner)
+        endpoint = None
         try:
+            if metrics_port is not None:
+                endpoint = await start_metrics_endpoint(
+                    loaded, store, host=metrics_host, port=metrics_port
+                )
+            runner = Worker(loaded, store, redactor=redactor)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, _stop_or_force, runner)
             await runner.run()
         finally:
+            if endpoint is not None:
+                await endpoint.cleanup()
             await store.aclose()
 
     _freeze_startup_objects()

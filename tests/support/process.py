@@ -102,14 +102,16 @@ class HooklineProcess:
 class WorkerProcess:
     """`hookline worker` in its own process, logging JSON so a test can read its worker id."""
 
-    def __init__(self, config: Path, *, name: str) -> None:
+    def __init__(self, config: Path, *, name: str, args: tuple[str, ...] = ()) -> None:
         self.config = config
+        self.args = args
         self.log_path = config.parent / f"worker-{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.worker_id: str | None = None
 
     def start(self, *, timeout: float = 20.0) -> WorkerProcess:
-        argv = [sys.executable, "-m", "hookline", "worker", "-c", str(self.config), "--json-logs"]
+        argv = [sys.executable, "-m", "hookline", "worker", "-c", str(self.config), "--json-logs",
+                *self.args]  # fmt: skip
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
