@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 SESSION_COOKIE = "hookline_session"
@@ -33,6 +34,54 @@ def token_matches(token: str | None, expected: bytes | None) -> bool:
     if not token or expected is None:
         return False
     return hmac.compare_digest(token_digest(token.strip()), expected)
+
+
+class WrongTokenLimiter:
+    """Slows down guessing the API token: after `limit` wrong tokens from one client address
+    within `window` seconds, that address is refused (429) until the oldest of them is older
+    than the window, even with the right token, or the guessing would go on unhindered. A
+    missing token is not a guess and is not counted. Memory is bounded: past `max_clients`
+    addresses, the least recently seen is forgotten."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = 10,
+        window: float = 300.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._max_clients = max_clients
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def wait(self, client: str | None) -> float:
+        """Seconds `client` must wait before trying a token again (0: it may try now)."""
+        recent = self._recent(client or "")
+        if len(recent) < self.limit:
+            return 0.0
+        return max(recent[0] + self.window - self._clock(), 0.0)
+
+    def failed(self, client: str | None) -> None:
+        key = client or ""
+        recent = self._recent(key)
+        recent.append(self._clock())
+        self._failures[key] = recent
+        self._failures.move_to_end(key)
+        while len(self._failures) > self._max_clients:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, client: str | None) -> None:
+        self._failures.pop(client or "", None)
+
+    def _recent(self, key: str) -> deque[float]:
+        recent = self._failures.get(key) or deque(maxlen=self.limit)
+        horizon = self._clock() - self.window
+        while recent and recent[0] <= horizon:
+            recent.popleft()
+        return recent
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:

@@ -80,6 +80,16 @@ class MalformedPayloadError(HooklineError):
     """The request body could not be parsed."""
 
 
+class TooManyAttemptsError(HooklineError):
+    """Too many wrong tokens came from this client lately; it must wait."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))  # whole seconds, never 0
+        super().__init__(
+            f"too many wrong tokens from this address; try again in {self.retry_after} s"
+        )
+
+
 class StoreError(HooklineError):
     """The store failed to perform an operation."""
 
@@ -108,6 +118,7 @@ HTTP_ERRORS: dict[type[HooklineError], tuple[int, str]] = {
     UnknownSourceError: (404, "unknown_source"),
     NotFoundError: (404, "not_found"),
     PayloadTooLargeError: (413, "payload_too_large"),
+    TooManyAttemptsError: (429, "too_many_attempts"),
     MalformedPayloadError: (400, "malformed_payload"),
     StoreUnavailableError: (503, "storage_unavailable"),
     StoreError: (503, "storage_error"),

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import structlog
 
-from hookline.auth import token_digest
+from hookline.auth import WrongTokenLimiter, token_digest
 from hookline.config.models import Config
 from hookline.deliver.worker import Worker
 from hookline.models import utcnow
@@ -43,6 +43,7 @@ class Runtime:
         self.clock = clock
         self.redactor = Redactor(config.secrets())
         self.api_token_digest: bytes | None = None
+        self.wrong_tokens = WrongTokenLimiter()  # shared by the API and the dashboard login
         self.worker: Worker | None = None
         self._with_worker = with_worker
         self._migrate = migrate

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hookline.auth import WrongTokenLimiter
 from tests.conftest import gateway_config, stripe_event, wait_until
 from tests.integration.test_gateway import TestGenericSources, gateway, send_stripe
 from tests.support.http_sink import HttpSink
@@ -179,7 +180,8 @@ class TestDryRunAndConfig:
 class TestAuth:
     async def test_every_operation_needs_the_token(self, tmp_path, telegram):
         """Every operation in the OpenAPI document answers 401 without a valid bearer token."""
-        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
+        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, runtime):
+            runtime.wrong_tokens = WrongTokenLimiter(limit=1000)  # many wrong tokens on purpose
             document = (await client.get("/api/openapi.json")).json()
             operations = [
                 (method.upper(), path.replace("{", "").replace("}", ""))
@@ -192,3 +194,20 @@ class TestAuth:
                     response = await client.request(method, path, headers=headers, json={})
                     assert response.status_code == 401, (method, path)
                     assert response.json()["error"]["code"] == "unauthorized"
+
+    async def test_wrong_tokens_are_limited_per_address(self, tmp_path, telegram):
+        """After 10 wrong tokens, the address waits, even with the right token; a missing
+        token is not counted as a guess."""
+        async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):
+            none = {"Authorization": ""}
+            for _ in range(20):
+                assert (await client.get("/api/events", headers=none)).status_code == 401
+            assert (await client.get("/api/events")).status_code == 200  # the client's token
+            wrong = {"Authorization": "Bearer wrong-token"}
+            statuses = [(await client.get("/api/events", headers=wrong)).status_code
+                        for _ in range(11)]  # fmt: skip
+            assert statuses == [401] * 10 + [429]
+            refused = await client.get("/api/events")  # the right token, too late
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "too_many_attempts"
+            assert 290 <= int(refused.headers["retry-after"]) <= 300

@@ -71,6 +71,20 @@ class TestLogin:
                 user.cookies.set(SESSION_COOKIE, forged, domain="hookline.test", path="/ui")
                 assert (await user.get("/ui/events")).status_code == 303
 
+    async def test_guessing_the_token_is_slowed_down(self, tmp_path, telegram):
+        """After 10 wrong tokens, the login form refuses the address for a while, even the
+        right token, and says when to try again."""
+        async with (
+            gateway(tmp_path, gateway_config(telegram.url)) as (client, _),
+            browser(client) as user,
+        ):
+            for _ in range(10):
+                assert (await user.post("/ui/login", data={"token": "guess"})).status_code == 401
+            refused = await user.post("/ui/login", data={"token": API_TOKEN})
+            assert refused.status_code == 429 and SESSION_COOKIE not in refused.cookies
+            assert "too many wrong tokens" in refused.text
+            assert 290 <= int(refused.headers["retry-after"]) <= 300
+
     async def test_cookie_flags(self, tmp_path, telegram):
         """The cookie is HttpOnly and SameSite=Strict, Secure over https, and not the token."""
         async with gateway(tmp_path, gateway_config(telegram.url)) as (client, _):

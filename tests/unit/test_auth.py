@@ -65,3 +65,37 @@ class TestHostileInput:
         session = sessions.check(sessions.issue(now=NOW), now=NOW)
         assert session is not None
         assert not sessions.csrf_ok(session, "é")
+
+
+class TestWrongTokenLimiter:
+    def make(self, **kw):
+        from hookline.auth import WrongTokenLimiter
+
+        self.now = 1000.0
+        return WrongTokenLimiter(limit=3, window=60.0, clock=lambda: self.now, **kw)
+
+    def test_an_address_waits_after_too_many_wrong_tokens_until_the_oldest_ages_out(self):
+        limiter = self.make()
+        for _ in range(3):
+            assert limiter.wait("10.0.0.1") == 0.0
+            limiter.failed("10.0.0.1")
+            self.now += 10
+        assert limiter.wait("10.0.0.1") == 30.0  # the first failure, at 1000, ends at 1060
+        assert limiter.wait("10.0.0.2") == 0.0  # other addresses are not affected
+        self.now = 1060.0
+        assert limiter.wait("10.0.0.1") == 0.0
+
+    def test_a_successful_login_forgets_the_failures(self):
+        limiter = self.make()
+        for _ in range(3):
+            limiter.failed("10.0.0.1")
+        limiter.succeeded("10.0.0.1")
+        assert limiter.wait("10.0.0.1") == 0.0
+
+    def test_memory_is_bounded_by_forgetting_the_least_recent_address(self):
+        limiter = self.make(max_clients=2)
+        for address in ("a", "b", "c"):
+            for _ in range(3):
+                limiter.failed(address)
+        assert limiter.wait("a") == 0.0  # forgotten
+        assert limiter.wait("b") > 0 and limiter.wait("c") > 0

@@ -29,7 +29,7 @@ from hookline.api.schemas import ErrorEnvelope
 from hookline.api.system import system_router
 from hookline.auth import token_matches
 from hookline.bulk import BulkReplays
-from hookline.errors import HooklineError, envelope, http_error
+from hookline.errors import HooklineError, TooManyAttemptsError, envelope, http_error
 from hookline.runtime import Runtime
 
 log = structlog.get_logger("hookline.api")
@@ -42,6 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "a malformed request (e.g. a body that is not JSON)",
     },
     401: {"model": ErrorEnvelope, "description": "missing or wrong bearer token"},
+    429: {"model": ErrorEnvelope, "description": "too many wrong tokens from this address"},
     404: {"model": ErrorEnvelope, "description": "no such object"},
     422: {"model": ErrorEnvelope, "description": "invalid parameters"},
     503: {"model": ErrorEnvelope, "description": "the database is unavailable"},
@@ -66,10 +67,17 @@ def create_api(runtime: Runtime, jobs: BulkReplays | None = None) -> FastAPI:
     scheme = HTTPBearer(auto_error=False, description="the API token")
 
     async def require_token(
+        request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(scheme),  # noqa: B008
     ) -> None:
+        client = request.client.host if request.client else None
+        wait = runtime.wrong_tokens.wait(client)
+        if wait > 0:
+            raise TooManyAttemptsError(wait)
         token = credentials.credentials if credentials is not None else None
         if not token_matches(token, runtime.api_token_digest):
+            if token:
+                runtime.wrong_tokens.failed(client)
             raise AuthError()
 
     auth = [Depends(require_token)]
@@ -95,6 +103,12 @@ def _error_handlers(api: FastAPI) -> None:
             )
         if isinstance(exc, ConflictError):
             return JSONResponse(envelope("conflict", exc.message), status_code=409)
+        if isinstance(exc, TooManyAttemptsError):
+            return JSONResponse(
+                envelope("too_many_attempts", exc.message),
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         status, body = http_error(exc)
         if status == 500:
             status, body = 400, envelope("bad_request", exc.message)

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from hookline import __version__
 from hookline.auth import SESSION_COOKIE, SESSION_SECONDS, Session, Sessions, token_matches
 from hookline.bulk import BulkReplays
-from hookline.errors import HooklineError, http_error
+from hookline.errors import HooklineError, TooManyAttemptsError, http_error
 from hookline.runtime import Runtime
 from hookline.ui import filters
 
@@ -203,12 +203,24 @@ def login_routes(dashboard: Dashboard) -> list[Route]:
             )
         target = _local(form.get("next"))
         sessions = dashboard.sessions()
-        if sessions is None or not token_matches(
-            form.get("token"), dashboard.runtime.api_token_digest
-        ):
+        limiter = dashboard.runtime.wrong_tokens
+        client = request.client.host if request.client else None
+        wait = limiter.wait(client)
+        if wait > 0:
+            refused = TooManyAttemptsError(wait)
+            page = await dashboard.page(
+                request, None, "login.html", status=429, next=target, error=refused.message
+            )
+            page.headers["Retry-After"] = str(refused.retry_after)
+            return page
+        token = form.get("token")
+        if sessions is None or not token_matches(token, dashboard.runtime.api_token_digest):
+            if token:
+                limiter.failed(client)
             return await dashboard.page(
                 request, None, "login.html", status=401, next=target, error="Wrong token."
             )
+        limiter.succeeded(client)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
