@@ -41,6 +41,7 @@ from common import (  # the bench folder is not a package
     uvicorn,
     write_wrk_script,
 )
+from peers import node_red_available, node_red_version, start_node_red
 
 from hookline.models import NewDelivery, NewEvent, new_id, utcnow
 from hookline.store.sqlite import SqliteStore
@@ -194,6 +195,27 @@ class Bench:
         owed = lambda: asyncio.run(owed_postgres(url))  # noqa: E731
         self.report["delivery_postgres"] = self.drain(config, 2, owed, backlog)
 
+    # -- peers -------------------------------------------------------------------------------
+
+    def peers(self, connections: int = 64) -> None:
+        """Node-RED with the equivalent flow, under the same wrk load as Hookline's ingest."""
+        missing = node_red_available()
+        if missing is not None:
+            self.report["peers"] = {"skipped": missing}
+            return
+        httpx.post(f"{self.sink_url}/reset")
+        port = free_port()
+        proc = start_node_red(self.workdir, port, self.sink_url, self.log("node-red"))
+        try:
+            with rss_peak([proc]) as rss:
+                row = run_wrk(base_url(port), self.script, self.seconds, connections)
+            row["peak_rss_mb"] = rss["peak_mb"]
+            row["forwarded"] = settled_sink_count(self.sink_url)
+        finally:
+            proc.stop()
+        self.report["peers"] = {"node_red": {"version": node_red_version(),
+                                             "connections": connections, **row}}  # fmt: skip
+
     # -- memory soak -------------------------------------------------------------------------
 
     def soak(self, seconds: int, rate: int = 200) -> None:
@@ -269,6 +291,20 @@ async def fill_backlog(db: Path, count: int) -> None:
 
     await asyncio.gather(*(stream() for _ in range(64)))
     await store.aclose()
+
+
+def settled_sink_count(sink_url: str, quiet: float = 1.0, limit: float = 30.0) -> int:
+    """The sink's count once it has stopped growing for `quiet` seconds (forwards in flight
+    land after the load generator stops)."""
+    deadline = time.monotonic() + limit
+    count = -1
+    while time.monotonic() < deadline:
+        now = int(httpx.get(f"{sink_url}/stats").json()["count"])
+        if now == count:
+            return now
+        count = now
+        time.sleep(quiet)
+    return count
 
 
 async def fresh_database(admin_url: str, name: str = "hookline_bench") -> str:
@@ -398,6 +434,36 @@ def delivery_table(title: str, d: dict[str, object]) -> list[str]:
     return [title, "", *DELIVERY_HEADER, row, ""]
 
 
+def peers_table(report: dict[str, Any]) -> list[str]:
+    peers = report["peers"]
+    if "skipped" in peers:
+        return [f"**Peers**: not run ({peers['skipped']}).", ""]
+    nr = peers["node_red"]
+    conns = str(nr["connections"])
+    ingest = report.get("ingest", {}).get(conns, {})
+    base = ingest.get("baseline", {}).get("rps")
+    lines = [
+        f"**Peers** (the same wrk load at {conns} connections; the bare app and Hookline are "
+        "the ingest rows above)",
+        "",
+        "| server | checks the signature | stores the event first | req/s | ratio to bare | "
+        "p50 ms | p99 ms | non-2xx | forwarded to the sink | peak RSS MB |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [(f"Node-RED {nr['version']} (http in → 200, http request → sink)", "no", "no", nr)]
+    if "hookline run (SQLite)" in ingest:
+        rows.append(("hookline run (SQLite)", "yes", "yes", ingest["hookline run (SQLite)"]))
+    for name, verifies, stores, row in rows:
+        ratio = f"{row['rps'] / base:.2f}" if base else "-"
+        forwarded = f"{row['forwarded']:,}" if "forwarded" in row else "-"
+        lines.append(
+            f"| {name} | {verifies} | {stores} | {row['rps']:,.0f} | {ratio} | "
+            f"{row.get('p50_ms', 0):.1f} | {row.get('p99_ms', 0):.1f} | "
+            f"{row['non_2xx'] + row['socket_errors']:.0f} | {forwarded} | {_mb(row.get('peak_rss_mb'))} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Measured {report['date']} on {report['cores']} cores, Python {report['python']}, {report['wrk']}.",
@@ -430,6 +496,8 @@ def markdown(report: dict[str, Any]) -> str:
     if "delivery_postgres" in report:
         lines += delivery_table("**Delivery on PostgreSQL** (`hookline worker` processes → local sink)",
                                 report["delivery_postgres"])  # fmt: skip
+    if "peers" in report:
+        lines += peers_table(report)
     if "soak" in report:
         soak = report["soak"]
         lines += [
@@ -440,7 +508,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-SCENARIOS = ("ingest", "delivery", "e2e", "soak", "postgres")
+SCENARIOS = ("ingest", "delivery", "e2e", "peers", "soak", "postgres")
 
 
 def main() -> None:
@@ -467,6 +535,8 @@ def main() -> None:
                 bench.delivery(5_000 if args.quick else args.backlog)
             if "e2e" in only:
                 bench.end_to_end([200] if args.quick else [200, 1000])
+            if "peers" in only:
+                bench.peers()
             if "soak" in only:
                 bench.soak(10 if args.quick else args.soak)
             if "postgres" in only and args.postgres:
