@@ -184,7 +184,7 @@ class Bench:
                 with rss_peak(serves) as rss:
                     row = run_wrk(base_url(port), self.script, self.seconds, c)
                 row["peak_rss_mb"] = rss["peak_mb"]
-                row["stored"] = asyncio.run(count_events_postgres(url))
+                row["stored"] = asyncio.run(count_postgres(url, "SELECT count(*) FROM events"))
                 results[str(c)]["hookline serve x2 (PostgreSQL)"] = row
         finally:
             for proc in serves:
@@ -192,7 +192,8 @@ class Bench:
         self.report["ingest_postgres"] = results
         asyncio.run(truncate(url))
         asyncio.run(fill_backlog_postgres(url, backlog))
-        owed = lambda: asyncio.run(owed_postgres(url))  # noqa: E731
+        owed_query = "SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL"
+        owed = lambda: asyncio.run(count_postgres(url, owed_query))  # noqa: E731
         self.report["delivery_postgres"] = self.drain(config, 2, owed, backlog)
 
     # -- peers -------------------------------------------------------------------------------
@@ -330,22 +331,12 @@ async def truncate(url: str) -> None:
         await conn.close()
 
 
-async def count_events_postgres(url: str) -> int:
+async def count_postgres(url: str, query: str) -> int:
     import asyncpg
 
     conn = await asyncpg.connect(url)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM events"))
-    finally:
-        await conn.close()
-
-
-async def owed_postgres(url: str) -> int:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM deliveries WHERE due_at IS NOT NULL"))
+        return int(await conn.fetchval(query))
     finally:
         await conn.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -49,21 +51,28 @@ async def scrape(url: str, token: str | None = None) -> tuple[int, str]:
         return response.status, await response.text()
 
 
+@contextlib.asynccontextmanager
+async def metrics_worker(tmp_path: Path, *, protect: bool) -> AsyncIterator[tuple[HttpSink, str]]:
+    """A `hookline worker --metrics-port` owing one delivery to a local sink; yields the sink
+    and the worker's metrics URL."""
+    async with HttpSink() as sink:
+        config = worker_config(tmp_path, sink.url, protect=protect)
+        await one_owed_delivery(tmp_path)
+        port = free_port()
+        worker = WorkerProcess(config, name="0", args=("--metrics-port", str(port)))
+        worker.start()
+        try:
+            yield sink, f"http://127.0.0.1:{port}/metrics"
+        finally:
+            assert worker.terminate() == 0
+
+
 class TestWorkerMetrics:
     async def test_attempts_and_queue_gauges_are_served(self, tmp_path):
         """After delivering an event, the worker's /metrics counts the attempt and the queue."""
-        async with HttpSink() as sink:
-            config = worker_config(tmp_path, sink.url, protect=False)
-            await one_owed_delivery(tmp_path)
-            port = free_port()
-            worker = WorkerProcess(config, name="0", args=("--metrics-port", str(port)))
-            worker.start()
-            try:
-                await wait_until(lambda: len(sink.requests) == 1)
-                url = f"http://127.0.0.1:{port}/metrics"
-                status, text = await scrape(url)
-            finally:
-                assert worker.terminate() == 0
+        async with metrics_worker(tmp_path, protect=False) as (sink, url):
+            await wait_until(lambda: len(sink.requests) == 1)
+            status, text = await scrape(url)
         assert status == 200
         lines = text.splitlines()
         attempts = 'hookline_attempt_duration_seconds_count{action="http",outcome="succeeded"}'
@@ -73,19 +82,10 @@ class TestWorkerMetrics:
 
     async def test_protected_metrics_need_the_token(self, tmp_path):
         """With `api.protect_metrics`, a scrape without the API token is refused."""
-        async with HttpSink() as sink:
-            config = worker_config(tmp_path, sink.url, protect=True)
-            await one_owed_delivery(tmp_path)
-            port = free_port()
-            worker = WorkerProcess(config, name="0", args=("--metrics-port", str(port)))
-            worker.start()
-            try:
-                url = f"http://127.0.0.1:{port}/metrics"
-                refused, body = await scrape(url)
-                wrong, _ = await scrape(url, "not-the-token")
-                allowed, _ = await scrape(url, API_TOKEN)
-            finally:
-                worker.terminate()
+        async with metrics_worker(tmp_path, protect=True) as (_, url):
+            refused, body = await scrape(url)
+            wrong, _ = await scrape(url, "not-the-token")
+            allowed, _ = await scrape(url, API_TOKEN)
         assert (refused, wrong, allowed) == (401, 401, 200)
         assert '"unauthorized"' in body and API_TOKEN not in body
 
