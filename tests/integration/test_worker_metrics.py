@@ -81,12 +81,15 @@ class TestWorkerMetrics:
         assert "hookline_queue_depth 0.0" in lines
 
     async def test_protected_metrics_need_the_token(self, tmp_path):
-        """With `api.protect_metrics`, a scrape without the API token is refused."""
+        """With `api.protect_metrics`, a scrape without the API token is refused, and an
+        address that keeps guessing is made to wait."""
         async with metrics_worker(tmp_path, protect=True) as (_, url):
             refused, body = await scrape(url)
-            wrong, _ = await scrape(url, "not-the-token")
             allowed, _ = await scrape(url, API_TOKEN)
-        assert (refused, wrong, allowed) == (401, 401, 200)
+            guesses = [(await scrape(url, "not-the-token"))[0] for _ in range(11)]
+            limited, _ = await scrape(url, API_TOKEN)
+        assert (refused, allowed, limited) == (401, 200, 429)
+        assert guesses == [401] * 10 + [429]
         assert '"unauthorized"' in body and API_TOKEN not in body
 
     async def test_a_busy_port_is_a_clear_error(self, tmp_path):

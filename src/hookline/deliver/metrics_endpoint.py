@@ -4,7 +4,7 @@ The attempt counters and durations live in the process that made the attempts, s
 worker started on its own must expose them itself to be scraped. It serves the same text as
 `serve`'s `/metrics` (the database gauges included, read on each scrape) on its own port,
 bound to 127.0.0.1 unless told otherwise, and asks for the API token when
-`api.protect_metrics` is on.
+`api.protect_metrics` is on (with the same limit on wrong tokens as the API).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from hookline import metrics
-from hookline.auth import bearer, token_digest, token_matches
+from hookline.auth import WrongTokenLimiter, bearer, token_digest, token_matches
 from hookline.config.models import Config
-from hookline.errors import ConfigError, HooklineError, envelope
+from hookline.errors import ConfigError, HooklineError, TooManyAttemptsError, envelope
 from hookline.models import utcnow
 from hookline.runtime import TOKEN_META_KEY
 from hookline.store.base import Store
@@ -25,11 +25,13 @@ async def start_metrics_endpoint(
 ) -> web.AppRunner:
     """Serve `/metrics` until the returned runner is cleaned up."""
     digest = await _required_token(config, store)
+    wrong_tokens = WrongTokenLimiter()
 
     async def scrape(request: web.Request) -> web.Response:
-        if digest is not None and not token_matches(bearer(request.headers), digest):
-            body = envelope("unauthorized", "a valid bearer token is required")
-            return web.json_response(body, status=401)
+        if digest is not None:
+            refused = _refused(request, digest, wrong_tokens)
+            if refused is not None:
+                return refused
         try:
             text = await metrics.exposition(store, utcnow())
         except HooklineError as exc:
@@ -46,6 +48,26 @@ async def start_metrics_endpoint(
         await runner.cleanup()
         raise ConfigError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
     return runner
+
+
+def _refused(
+    request: web.Request, digest: bytes, wrong_tokens: WrongTokenLimiter
+) -> web.Response | None:
+    """401 for a wrong or missing token, 429 once an address has guessed too often."""
+    wait = wrong_tokens.wait(request.remote)
+    if wait > 0:
+        limited = TooManyAttemptsError(wait)
+        body = envelope("too_many_attempts", limited.message)
+        headers = {"Retry-After": str(limited.retry_after)}
+        return web.json_response(body, status=429, headers=headers)
+    token = bearer(request.headers)
+    if token_matches(token, digest):
+        return None
+    if token:
+        wrong_tokens.failed(request.remote)
+    return web.json_response(
+        envelope("unauthorized", "a valid bearer token is required"), status=401
+    )
 
 
 async def _required_token(config: Config, store: Store) -> bytes | None:
