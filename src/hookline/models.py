@@ -135,6 +135,7 @@ class ClaimedDelivery:
     delivery: Delivery
     event: Event
     series_attempt: int  # 1 for the first try since creation or the last replay
+    progress: int = 0  # sends an action made of several already did in this series
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ class AttemptRecord:
     status_code: int | None = None
     response_excerpt: str | None = None
     error: str | None = None
+    progress: int | None = None  # how far a multi-send action got; None: unchanged
 
 
 @dataclass(frozen=True, slots=True)

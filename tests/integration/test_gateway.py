@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,6 +92,21 @@ class TestCanonicalScenario:
             await wait_until(lambda: _settled(client, response.json()["id"]))
             (delivery,) = (await event_detail(client, response.json()["id"]))["deliveries"]
             assert [a["outcome"] for a in delivery["history"]] == ["retry", "succeeded"]
+
+    async def test_a_long_message_is_resumed_not_resent(self, tmp_path, telegram):
+        """A message sent in parts whose second part fails is retried from that part: the
+        chat gets each part once, and the delivery remembers where it was across attempts."""
+        canonical = gateway_config(telegram.url)
+        start, end = canonical.index("          text:"), canonical.index("delivery:")
+        long_text = "{% for i in range(100) %}line {{ i }} {{ 'x' * 90 }}\n{% endfor %}"
+        config = f"{canonical[:start]}          text: {json.dumps(long_text)}\n{canonical[end:]}"
+        telegram.set_mode("retry_after", retry_after=1, times=1, after=1)
+        async with gateway(tmp_path, config) as (client, _):
+            response = await send_stripe(client, stripe_event("evt_long"))
+            await wait_until(lambda: _settled(client, response.json()["id"]))
+        assert [r.status for r in telegram.requests] == [200, 429, 200, 200]  # three parts
+        lines = "\n".join(m.text for m in telegram.messages).splitlines()
+        assert lines == [f"line {i} {'x' * 90}" for i in range(100)]
 
     async def test_telegram_down_is_retried_until_it_returns(self, tmp_path, telegram):
         """While Telegram answers 5xx the delivery keeps retrying; it succeeds once it is back."""

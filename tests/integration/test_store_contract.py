@@ -274,6 +274,29 @@ class TestAttempts:
         )
 
 
+class TestProgress:
+    async def test_progress_is_kept_across_retries_and_reset_by_a_replay(self, store):
+        """How far a multi-send action got comes back with the next claim; an attempt that
+        reports none keeps it; a replay starts the new series from 0."""
+        await store.ingest(new_event(), [new_delivery()])
+        lease = timedelta(seconds=30)
+
+        async def claim_and_record(progress: int | None, status: DeliveryStatus) -> int:
+            (c,) = await store.claim_due(worker_id="w", limit=1, lease=lease, now=utcnow())
+            record = replace(attempt(AttemptOutcome.RETRY), progress=progress)
+            await store.record_attempt(c.delivery.id, worker_id="w", attempt=record,
+                                       status=status, next_at=utcnow())  # fmt: skip
+            return c.progress
+
+        assert await claim_and_record(2, DeliveryStatus.RETRYING) == 0
+        assert await claim_and_record(None, DeliveryStatus.RETRYING) == 2
+        assert await claim_and_record(3, DeliveryStatus.DEAD) == 2
+        (dead,) = await store.list_deliveries(DeliveryFilter(statuses=(DeliveryStatus.DEAD,)))
+        await store.replay_delivery(dead.id, now=utcnow())
+        (again,) = await store.claim_due(worker_id="w", limit=1, lease=lease, now=utcnow())
+        assert (again.series_attempt, again.progress) == (1, 0)
+
+
 class TestReplay:
     async def test_replay_delivery_starts_new_series(self, store):
         """A dead delivery replayed is pending and due now, its history kept."""

@@ -14,6 +14,7 @@ Standalone (acceptance tests; prints `listening on http://127.0.0.1:PORT`)::
 
     python -m tests.support.fake_telegram --port 0 --token 123456:TEST-token
     POST /_control/mode {"mode": "down"|"ok"|"retry_after"|..., "retry_after": 2, "times": 1}
+                        ("after": N lets N more requests through before the mode applies)
     GET  /_control/messages   delivered messages (JSON list)
     GET  /_control/requests   every sendMessage call with the status answered
     POST /_control/reset      forget everything, back to mode "ok"
@@ -71,6 +72,7 @@ class FakeTelegram(LocalServer):
         self.retry_after = 1
         self.migrate_to_chat_id = -1001234567890
         self._times: int | None = None
+        self._after = 0  # requests still answered "ok" before the mode applies
 
     @property
     def messages(self) -> list[ReceivedMessage]:
@@ -84,12 +86,15 @@ class FakeTelegram(LocalServer):
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
         times: int | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer every sendMessage this way; with `times`, only the next N, then "ok"."""
+        """Answer every sendMessage this way; with `times`, only the next N, then "ok";
+        with `after`, only once that many more have been answered "ok"."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
         self.mode = mode
         self._times = times
+        self._after = after
         if retry_after is not None:
             self.retry_after = retry_after
         if migrate_to_chat_id is not None:
@@ -124,6 +129,9 @@ class FakeTelegram(LocalServer):
     def _scripted(self) -> web.Response | None:
         mode = self.mode
         if mode == "ok":
+            return None
+        if self._after > 0:
+            self._after -= 1
             return None
         if self._times is not None:
             self._times -= 1
@@ -168,6 +176,7 @@ class FakeTelegram(LocalServer):
                 retry_after=data.get("retry_after"),
                 migrate_to_chat_id=data.get("migrate_to_chat_id"),
                 times=data.get("times"),
+                after=int(data.get("after", 0)),
             )
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from exc

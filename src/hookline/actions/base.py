@@ -37,6 +37,7 @@ class RetryLater:
     after: timedelta | None = None  # Retry-After / Telegram retry_after
     status_code: int | None = None
     excerpt: str | None = None
+    progress: int | None = None  # sends done so far, for an action made of several
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class ActionContext:
     http: aiohttp.ClientSession
     guard: OutboundGuard
     timeout: timedelta
+    progress: int = 0  # sends already done in this attempt series (see RetryLater.progress)
 
 
 class Action(Protocol, Generic[C_contra]):

@@ -88,11 +88,17 @@ class TelegramAction:
         if not text.strip():
             return GiveUp("the message text rendered empty; Telegram refuses empty messages")
         url = f"{config.api_url}/bot{token}/sendMessage"
+        parts = split_message(text, config.parse_mode)
+        # A retry goes on after the parts an earlier attempt of this series sent; if they no
+        # longer line up (the text changed), the whole message goes again (at least once).
+        done = ctx.progress if ctx.progress < len(parts) else 0
         outcome: Outcome = GiveUp("nothing sent")
-        for chunk in split_message(text, config.parse_mode):
-            outcome = await self._send(ctx, url, _payload(config, chat_id, chunk))
+        for index in range(done, len(parts)):
+            outcome = await self._send(ctx, url, _payload(config, chat_id, parts[index]))
+            if isinstance(outcome, RetryLater):
+                outcome = dataclasses.replace(outcome, progress=index)
             if not isinstance(outcome, Succeeded):
-                break  # earlier chunks were delivered; a retry re-sends them (at least once)
+                break
         return _scrub(outcome, token)
 
     def preview(self, config: TelegramConfig, render: RenderContext) -> dict[str, Any]:

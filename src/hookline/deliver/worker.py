@@ -189,7 +189,7 @@ class Worker:
         started_at = self._clock()
         started = time.perf_counter()
         spec = self._spec(delivery.route, delivery.action_index, delivery.action)
-        outcome = await self._perform(spec, claimed.event, http)
+        outcome = await self._perform(spec, claimed, http)
         duration_ms = (time.perf_counter() - started) * 1000
         status, next_at, error = self._decide(spec, claimed, outcome)
         metrics.observe_attempt(delivery.action, _attempt_outcome(status), duration_ms / 1000)
@@ -200,6 +200,7 @@ class Worker:
             status_code=outcome.status_code if not isinstance(outcome, _Missing) else None,
             response_excerpt=self._redactor.optional(getattr(outcome, "excerpt", None)),
             error=self._redactor.optional(error),
+            progress=outcome.progress if isinstance(outcome, RetryLater) else None,
         )
         try:
             await self._record(delivery.id, record, status, next_at)
@@ -249,14 +250,15 @@ class Worker:
         return spec
 
     async def _perform(
-        self, spec: ActionSpec | _Missing, event: Event, http: aiohttp.ClientSession
+        self, spec: ActionSpec | _Missing, claimed: ClaimedDelivery, http: aiohttp.ClientSession
     ) -> Outcome | _Missing:
         if isinstance(spec, _Missing):
             return spec
         timeout = spec.config.timeout or self._config.delivery.timeout
         try:
-            ctx = ActionContext(render=render_context(event), http=http, guard=self._guard,
-                                timeout=timeout)  # fmt: skip
+            ctx = ActionContext(render=render_context(claimed.event), http=http,
+                                guard=self._guard, timeout=timeout,
+                                progress=claimed.progress)  # fmt: skip
             return await asyncio.wait_for(
                 self._actions[spec.name].perform(spec.config, ctx),
                 timeout.total_seconds() * 4 + 5,  # a backstop; actions time out on their own

@@ -153,7 +153,7 @@ class PostgresStore:
             )
         return [
             ClaimedDelivery(_delivery(row, []), _event(row, id_column="event_id"),
-                            row["series_attempts"] + 1)
+                            row["series_attempts"] + 1, row["progress"])
             for row in rows
         ]  # fmt: skip
 
@@ -183,6 +183,7 @@ class PostgresStore:
                 attempt.status_code,
                 text(attempt.response_excerpt),
                 text(attempt.error),
+                attempt.progress,
             )
         return bool(owned)
 

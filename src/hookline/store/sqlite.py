@@ -203,8 +203,8 @@ class SqliteStore:
             if found[0] == DeliveryStatus.IN_FLIGHT:
                 raise StoreError(f"delivery {delivery_id} is in flight; replay it once it ends")
             conn.execute(
-                "UPDATE deliveries SET status = ?, series_attempts = 0, due_at = ?,"
-                " lease_owner = NULL, updated_at = ? WHERE id = ?",
+                "UPDATE deliveries SET status = ?, series_attempts = 0, progress = 0,"
+                " due_at = ?, lease_owner = NULL, updated_at = ? WHERE id = ?",
                 (DeliveryStatus.PENDING, ms(now), ms(now), delivery_id),
             )
 
@@ -381,10 +381,13 @@ def _claim(
             ids,
         )
     }
-    series = dict(
-        conn.execute(f"SELECT id, series_attempts FROM deliveries WHERE id IN ({marks})", ids)
-    )
-    return [ClaimedDelivery(d, events[d.event_id], series[d.id] + 1) for d in claimed]
+    series = {
+        row[0]: (row[1] + 1, row[2])
+        for row in conn.execute(
+            f"SELECT id, series_attempts, progress FROM deliveries WHERE id IN ({marks})", ids
+        )
+    }
+    return [ClaimedDelivery(d, events[d.event_id], *series[d.id]) for d in claimed]
 
 
 def _record(
@@ -401,8 +404,9 @@ def _record(
     cursor = conn.execute(
         "UPDATE deliveries SET status = ?, attempts = attempts + 1,"
         " series_attempts = series_attempts + 1, due_at = ?, lease_owner = NULL,"
-        " last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts",
-        (status, due, error, now, delivery_id, worker_id),
+        " last_error = ?, updated_at = ?, progress = coalesce(?, progress)"
+        " WHERE id = ? AND lease_owner = ? RETURNING attempts",
+        (status, due, error, now, attempt.progress, delivery_id, worker_id),
     )
     row = cursor.fetchone()
     owned = row is not None

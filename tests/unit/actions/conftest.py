@@ -46,13 +46,18 @@ async def action_context(
     allow_private_networks: bool = True,
     payload: Any = None,
     timeout: timedelta = timedelta(seconds=5),
+    progress: int = 0,
 ) -> AsyncIterator[ActionContext]:
     """An ActionContext as the worker builds one: the session resolves through the guard."""
     guard = OutboundGuard(allow_private_networks=allow_private_networks)
     connector = aiohttp.TCPConnector(resolver=GuardedResolver(guard))
     async with aiohttp.ClientSession(connector=connector) as session:
         yield ActionContext(
-            render=render_context(payload), http=session, guard=guard, timeout=timeout
+            render=render_context(payload),
+            http=session,
+            guard=guard,
+            timeout=timeout,
+            progress=progress,
         )
 
 

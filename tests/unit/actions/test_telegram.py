@@ -195,6 +195,32 @@ class TestTelegramAction:
         assert len(telegram.messages) == 3
         assert "\n".join(m.text for m in telegram.messages).split("\n") == lines
 
+    async def test_a_retry_goes_on_after_the_parts_already_sent(
+        self, make_ctx: MakeContext, telegram: FakeTelegram
+    ) -> None:
+        """When a later part fails, the outcome says how many went out; the retry sends only
+        the rest, so the chat gets every part once, in order."""
+        lines = [f"{i:05d} " + "x" * 94 for i in range(100)]  # three parts
+        cfg = config(telegram, text="{{ payload.lines | join('\n') }}")
+        telegram.set_mode("server_error", times=1, after=1)  # the second part fails once
+        async with make_ctx(payload={"lines": lines}) as ctx:
+            first = await TelegramAction().perform(cfg, ctx)
+        assert isinstance(first, RetryLater) and first.progress == 1
+        async with make_ctx(payload={"lines": lines}, progress=first.progress) as ctx:
+            second = await TelegramAction().perform(cfg, ctx)
+        assert isinstance(second, Succeeded)
+        assert len(telegram.messages) == 3
+        assert "\n".join(m.text for m in telegram.messages).split("\n") == lines
+
+    async def test_progress_past_the_end_sends_the_whole_message(
+        self, make_ctx: MakeContext, telegram: FakeTelegram
+    ) -> None:
+        """If the parts no longer line up (the text got shorter), all of it goes again."""
+        async with make_ctx(progress=5) as ctx:
+            outcome = await TelegramAction().perform(config(telegram), ctx)
+        assert isinstance(outcome, Succeeded)
+        assert [m.text for m in telegram.messages] == ["New payment! Order #123, Ivan, 5000 RUB"]
+
     async def test_options_are_sent(self, ctx: ActionContext, telegram: FakeTelegram) -> None:
         """Link previews and notifications can be turned off."""
         cfg = config(telegram, disable_web_page_preview=True, disable_notification=True)

@@ -55,7 +55,7 @@ WITH claimed AS (
         FOR UPDATE SKIP LOCKED
     )
     RETURNING id, event_id, route, action_index, action, status, attempts, series_attempts,
-              due_at, last_error, created_at, updated_at
+              progress, due_at, last_error, created_at, updated_at
 )
 SELECT c.*, e.source, e.external_id, e.type, e.received_at, e.content_type, e.headers,
        e.query, e.body
@@ -69,7 +69,7 @@ ORDER BY c.id;
 WITH moved AS (
     UPDATE deliveries SET status = $3, attempts = attempts + 1,
         series_attempts = series_attempts + 1, due_at = $4, lease_owner = NULL,
-        last_error = $5, updated_at = $6
+        last_error = $5, updated_at = $6, progress = coalesce($13::int, progress)
     WHERE id = $1 AND lease_owner = $2
     RETURNING attempts
 ), numbered AS (
@@ -134,8 +134,8 @@ SELECT pg_notify('hookline_work', '') WHERE EXISTS (SELECT FROM owed WHERE due_a
 SELECT status FROM deliveries WHERE id = $1 FOR UPDATE;
 
 -- name: replay_delivery
-UPDATE deliveries SET status = $2, series_attempts = 0, due_at = $3, lease_owner = NULL,
-    updated_at = $3
+UPDATE deliveries SET status = $2, series_attempts = 0, progress = 0, due_at = $3,
+    lease_owner = NULL, updated_at = $3
 WHERE id = $1;
 
 -- name: notify

@@ -43,6 +43,7 @@ CREATE TABLE deliveries (
     status          text NOT NULL,
     attempts        integer NOT NULL DEFAULT 0,
     series_attempts integer NOT NULL DEFAULT 0,
+    progress        integer NOT NULL DEFAULT 0,  -- sends done in this series (multi-part)
     due_at          timestamptz,
     lease_owner     text,
     last_error      text,

@@ -40,6 +40,7 @@ CREATE TABLE deliveries (
     status          TEXT NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,  -- all attempts ever
     series_attempts INTEGER NOT NULL DEFAULT 0,  -- attempts since creation or last replay
+    progress        INTEGER NOT NULL DEFAULT 0,  -- sends done in this series (multi-part)
     due_at          INTEGER,
     lease_owner     TEXT,
     last_error      TEXT,
