@@ -149,6 +149,18 @@ class TestClassifyTelegram:
         assert outcome.after == timedelta(seconds=30)
 
 
+LONG_LINES = [f"{i:05d} " + "x" * 94 for i in range(100)]  # 100 lines of 100: three parts
+
+
+def long_message(telegram: FakeTelegram) -> TelegramConfig:
+    return config(telegram, text="{{ payload.lines | join('\n') }}")
+
+
+def assert_each_part_once(telegram: FakeTelegram) -> None:
+    assert len(telegram.messages) == 3
+    assert "\n".join(m.text for m in telegram.messages).split("\n") == LONG_LINES
+
+
 class TestTelegramAction:
     async def test_sends_the_canonical_message(
         self, ctx: ActionContext, telegram: FakeTelegram
@@ -187,30 +199,24 @@ class TestTelegramAction:
         self, make_ctx: MakeContext, telegram: FakeTelegram
     ) -> None:
         """A message over 4096 characters goes out as several messages, in order."""
-        lines = [f"{i:05d} " + "x" * 94 for i in range(100)]  # 100 lines of 100 characters
-        cfg = config(telegram, text="{{ payload.lines | join('\n') }}")
-        async with make_ctx(payload={"lines": lines}) as ctx:
-            outcome = await TelegramAction().perform(cfg, ctx)
+        async with make_ctx(payload={"lines": LONG_LINES}) as ctx:
+            outcome = await TelegramAction().perform(long_message(telegram), ctx)
         assert isinstance(outcome, Succeeded)
-        assert len(telegram.messages) == 3
-        assert "\n".join(m.text for m in telegram.messages).split("\n") == lines
+        assert_each_part_once(telegram)
 
     async def test_a_retry_goes_on_after_the_parts_already_sent(
         self, make_ctx: MakeContext, telegram: FakeTelegram
     ) -> None:
         """When a later part fails, the outcome says how many went out; the retry sends only
         the rest, so the chat gets every part once, in order."""
-        lines = [f"{i:05d} " + "x" * 94 for i in range(100)]  # three parts
-        cfg = config(telegram, text="{{ payload.lines | join('\n') }}")
         telegram.set_mode("server_error", times=1, after=1)  # the second part fails once
-        async with make_ctx(payload={"lines": lines}) as ctx:
-            first = await TelegramAction().perform(cfg, ctx)
+        async with make_ctx(payload={"lines": LONG_LINES}) as ctx:
+            first = await TelegramAction().perform(long_message(telegram), ctx)
         assert isinstance(first, RetryLater) and first.progress == 1
-        async with make_ctx(payload={"lines": lines}, progress=first.progress) as ctx:
-            second = await TelegramAction().perform(cfg, ctx)
+        async with make_ctx(payload={"lines": LONG_LINES}, progress=first.progress) as ctx:
+            second = await TelegramAction().perform(long_message(telegram), ctx)
         assert isinstance(second, Succeeded)
-        assert len(telegram.messages) == 3
-        assert "\n".join(m.text for m in telegram.messages).split("\n") == lines
+        assert_each_part_once(telegram)
 
     async def test_progress_past_the_end_sends_the_whole_message(
         self, make_ctx: MakeContext, telegram: FakeTelegram
