@@ -35,7 +35,29 @@ def hookline(
     )
 
 
-class HooklineProcess:
+class _Child:
+    """What the tests do to any Hookline process: crash it, stop it, read its log."""
+
+    process: subprocess.Popen[bytes] | None
+    log_path: Path
+
+    def kill(self) -> None:
+        """`kill -9`: no cleanup, no drain, exactly like a crash (leases left to expire)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class HooklineProcess(_Child):
     """`hookline run` (or `serve`) in its own process, on a free port."""
 
     def __init__(
@@ -83,23 +105,8 @@ class HooklineProcess:
             time.sleep(0.05)
         raise RuntimeError(f"hookline did not become ready:\n{self.logs()}")
 
-    def kill(self) -> None:
-        """`kill -9`: no cleanup, no drain, exactly like a crash."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
 
-    def terminate(self, timeout: float = 30) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-class WorkerProcess:
+class WorkerProcess(_Child):
     """`hookline worker` in its own process, logging JSON so a test can read its worker id."""
 
     def __init__(self, config: Path, *, name: str, args: tuple[str, ...] = ()) -> None:
@@ -124,18 +131,3 @@ class WorkerProcess:
                     return self
             time.sleep(0.05)
         raise RuntimeError(f"worker did not start:\n{self.logs()}")
-
-    def kill(self) -> None:
-        """`kill -9`: no drain, leases left to expire."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def terminate(self, timeout: float = 30) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
