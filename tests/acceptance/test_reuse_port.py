@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import httpx
@@ -25,6 +27,9 @@ async def test_two_serve_processes_share_a_port(tmp_path: Path, telegram: FakeTe
     )
     second.spawn()
     try:
+        # Both listen on the port at once (what SO_REUSEPORT allows), before the first dies.
+        await wait_until(lambda: listens(second, first.port), timeout=30)
+        assert listens(first, first.port)
         first.kill()
         assert second.process is not None and second.process.poll() is None, second.logs()
         body = stripe_event("evt_shared")
@@ -41,6 +46,25 @@ async def test_two_serve_processes_share_a_port(tmp_path: Path, telegram: FakeTe
         await wait_until(accepted)
     finally:
         second.terminate()
+
+
+def listens(server: HooklineProcess, port: int) -> bool:
+    """Whether the process holds a listening TCP socket on `port` (read from /proc)."""
+    assert server.process is not None
+    pid = server.process.pid
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                return True
+    return False
 
 
 def test_without_reuse_port_the_second_process_cannot_bind(tmp_path: Path):
