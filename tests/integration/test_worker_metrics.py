@@ -70,13 +70,16 @@ async def metrics_worker(tmp_path: Path, *, protect: bool) -> AsyncIterator[tupl
 class TestWorkerMetrics:
     async def test_attempts_and_queue_gauges_are_served(self, tmp_path):
         """After delivering an event, the worker's /metrics counts the attempt and the queue."""
-        async with metrics_worker(tmp_path, protect=False) as (sink, url):
-            await wait_until(lambda: len(sink.requests) == 1)
-            status, text = await scrape(url)
-        assert status == 200
-        lines = text.splitlines()
         attempts = 'hookline_attempt_duration_seconds_count{action="http",outcome="succeeded"}'
-        assert f"{attempts} 1.0" in lines
+        async with metrics_worker(tmp_path, protect=False) as (sink, url):
+
+            async def recorded() -> bool:  # the sink sees the request before it is recorded
+                return f"{attempts} 1.0" in (await scrape(url))[1].splitlines()
+
+            await wait_until(recorded)
+            status, text = await scrape(url)
+        assert status == 200 and len(sink.requests) == 1
+        lines = text.splitlines()
         assert 'hookline_deliveries{status="succeeded"} 1.0' in lines
         assert "hookline_queue_depth 0.0" in lines
 
