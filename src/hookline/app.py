@@ -16,9 +16,9 @@ from starlette.types import Receive, Scope, Send
 
 from hookline import metrics
 from hookline.api.app import create_api
-from hookline.auth import bearer, token_matches
+from hookline.auth import bearer
 from hookline.bulk import BulkReplays
-from hookline.errors import HooklineError, envelope
+from hookline.errors import HooklineError, TooManyAttemptsError, envelope
 from hookline.ingest.app import IngestHandler
 from hookline.runtime import Runtime
 from hookline.ui import create_ui
@@ -68,7 +68,14 @@ async def _ready(runtime: Runtime, send: Send) -> None:
 async def _metrics(runtime: Runtime, scope: Scope, send: Send) -> None:
     if runtime.config.api.protect_metrics:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not token_matches(bearer(headers), runtime.api_token_digest):
+        client = (scope.get("client") or (None,))[0]
+        try:
+            right = runtime.wrong_tokens.admit(client, bearer(headers), runtime.api_token_digest)
+        except TooManyAttemptsError as limited:
+            await _json(send, 429, envelope("too_many_attempts", limited.message),
+                        headers=((b"retry-after", str(limited.retry_after).encode()),))  # fmt: skip
+            return
+        if not right:
             await _json(send, 401, envelope("unauthorized", "a valid bearer token is required"))
             return
     try:
@@ -81,8 +88,10 @@ async def _metrics(runtime: Runtime, scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": _JSON})
+async def _json(
+    send: Send, status: int, body: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [*_JSON, *headers]})
     await send({"type": "http.response.body", "body": orjson.dumps(body)})
 
 

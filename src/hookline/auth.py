@@ -21,6 +21,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from hookline.errors import TooManyAttemptsError
+
 SESSION_COOKIE = "hookline_session"
 SESSION_SECONDS = 12 * 3600
 
@@ -72,6 +74,18 @@ class WrongTokenLimiter:
         self._failures.move_to_end(key)
         while len(self._failures) > self._max_clients:
             self._failures.popitem(last=False)
+
+    def admit(self, client: str | None, token: str | None, expected: bytes | None) -> bool:
+        """Whether `token` is the right one; a wrong one is counted against `client`. Raises
+        `TooManyAttemptsError` while `client` must wait, whatever token it sent."""
+        wait = self.wait(client)
+        if wait > 0:
+            raise TooManyAttemptsError(wait)
+        if token_matches(token, expected):
+            return True
+        if token:
+            self.failed(client)
+        return False
 
     def succeeded(self, client: str | None) -> None:
         self._failures.pop(client or "", None)

@@ -79,3 +79,8 @@ class TestMetrics:
             assert refused.status_code == 401
             assert refused.json()["error"]["code"] == "unauthorized"
             assert (await client.get("/metrics")).status_code == 200
+            wrong = {"Authorization": "Bearer wrong-token"}
+            guesses = [(await client.get("/metrics", headers=wrong)).status_code for _ in range(11)]
+            assert guesses == [401] * 10 + [429]  # the API's limit on guessing applies here too
+            limited = await client.get("/metrics")
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0

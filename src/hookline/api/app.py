@@ -27,7 +27,6 @@ from hookline.api.deliveries import ConflictError, deliveries_router
 from hookline.api.events import events_router
 from hookline.api.schemas import ErrorEnvelope
 from hookline.api.system import system_router
-from hookline.auth import token_matches
 from hookline.bulk import BulkReplays
 from hookline.errors import HooklineError, TooManyAttemptsError, envelope, http_error
 from hookline.runtime import Runtime
@@ -71,13 +70,8 @@ def create_api(runtime: Runtime, jobs: BulkReplays | None = None) -> FastAPI:
         credentials: HTTPAuthorizationCredentials | None = Depends(scheme),  # noqa: B008
     ) -> None:
         client = request.client.host if request.client else None
-        wait = runtime.wrong_tokens.wait(client)
-        if wait > 0:
-            raise TooManyAttemptsError(wait)
         token = credentials.credentials if credentials is not None else None
-        if not token_matches(token, runtime.api_token_digest):
-            if token:
-                runtime.wrong_tokens.failed(client)
+        if not runtime.wrong_tokens.admit(client, token, runtime.api_token_digest):
             raise AuthError()
 
     auth = [Depends(require_token)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hookline import metrics
-from hookline.auth import WrongTokenLimiter, bearer, token_digest, token_matches
+from hookline.auth import WrongTokenLimiter, bearer, token_digest
 from hookline.config.models import Config
 from hookline.errors import ConfigError, HooklineError, TooManyAttemptsError, envelope
 from hookline.models import utcnow
@@ -54,17 +54,13 @@ def _refused(
     request: web.Request, digest: bytes, wrong_tokens: WrongTokenLimiter
 ) -> web.Response | None:
     """401 for a wrong or missing token, 429 once an address has guessed too often."""
-    wait = wrong_tokens.wait(request.remote)
-    if wait > 0:
-        limited = TooManyAttemptsError(wait)
+    try:
+        if wrong_tokens.admit(request.remote, bearer(request.headers), digest):
+            return None
+    except TooManyAttemptsError as limited:
         body = envelope("too_many_attempts", limited.message)
         headers = {"Retry-After": str(limited.retry_after)}
         return web.json_response(body, status=429, headers=headers)
-    token = bearer(request.headers)
-    if token_matches(token, digest):
-        return None
-    if token:
-        wrong_tokens.failed(request.remote)
     return web.json_response(
         envelope("unauthorized", "a valid bearer token is required"), status=401
     )

@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hookline import __version__
-from hookline.auth import SESSION_COOKIE, SESSION_SECONDS, Session, Sessions, token_matches
+from hookline.auth import SESSION_COOKIE, SESSION_SECONDS, Session, Sessions
 from hookline.bulk import BulkReplays
 from hookline.errors import HooklineError, TooManyAttemptsError, http_error
 from hookline.runtime import Runtime
@@ -205,18 +205,15 @@ def login_routes(dashboard: Dashboard) -> list[Route]:
         sessions = dashboard.sessions()
         limiter = dashboard.runtime.wrong_tokens
         client = request.client.host if request.client else None
-        wait = limiter.wait(client)
-        if wait > 0:
-            refused = TooManyAttemptsError(wait)
+        try:
+            right = limiter.admit(client, form.get("token"), dashboard.runtime.api_token_digest)
+        except TooManyAttemptsError as refused:
             page = await dashboard.page(
                 request, None, "login.html", status=429, next=target, error=refused.message
             )
             page.headers["Retry-After"] = str(refused.retry_after)
             return page
-        token = form.get("token")
-        if sessions is None or not token_matches(token, dashboard.runtime.api_token_digest):
-            if token:
-                limiter.failed(client)
+        if sessions is None or not right:
             return await dashboard.page(
                 request, None, "login.html", status=401, next=target, error="Wrong token."
             )
