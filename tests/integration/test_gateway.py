@@ -223,6 +223,25 @@ api: {token: "API"}
             .replace("API", API_TOKEN)
         )
 
+    async def test_null_or_missing_ids_never_collapse_and_long_ids_are_kept_hashed(self, tmp_path):
+        """An id template giving null, an object or nothing is no id: each such event is
+        stored (not a duplicate of the first), and still typed; a very long id is kept as
+        its hash, so it can be indexed on either database."""
+        async with gateway(tmp_path, self.config("http://127.0.0.1:9")) as (client, _):
+            bodies = [{"submission": None, "kind": "a"}, {"submission": None, "kind": "a"},
+                      {"submission": {"x": 1}, "kind": "a"}, {"kind": "a"}]  # fmt: skip
+            answers = [(await client.post("/hooks/forms", json=b)).json() for b in bodies]
+            assert [a["duplicate"] for a in answers] == [False] * 4
+            for answer in answers:
+                detail = await event_detail(client, answer["id"])
+                assert (detail["external_id"], detail["type"]) == (None, "form.a")
+            long = {"submission": "s" * 600, "kind": "a"}
+            first = (await client.post("/hooks/forms", json=long)).json()
+            again = (await client.post("/hooks/forms", json=long)).json()
+            assert again == {"id": first["id"], "duplicate": True}
+            stored = (await event_detail(client, first["id"]))["external_id"]
+            assert stored.startswith("sha256:") and len(stored) == 7 + 64
+
     async def test_form_body_with_templated_id_and_type(self, tmp_path):
         """A form post gets its id and type from templates and its fields reach the action."""
         from tests.support.http_sink import HttpSink

@@ -9,6 +9,7 @@ challenge) is answered as the verifier says, after verification, and stores noth
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from hookline.ingest.payload import parse_payload
 from hookline.models import NewEvent, new_id, utcnow
 from hookline.routing import Router
 from hookline.store.base import Store
-from hookline.templating import RenderContext, event_variables
+from hookline.templating import RenderContext, Template, event_variables, render_structure
 from hookline.verify import VERIFIERS
 from hookline.verify.base import (
     Handshaker,
@@ -51,6 +52,7 @@ from hookline.verify.base import (
 log = structlog.get_logger("hookline.ingest")
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+MAX_EXTERNAL_ID = 512  # bytes
 # Credentials (not signatures) are never stored; signatures are kept for inspection.
 _NOT_STORED = frozenset(
     {
@@ -251,13 +253,32 @@ def _identify(
         headers=request.headers,
         query=request.query,
     )
-    external_id, kind = identity.external_id, identity.type
+    external_id = _rendered(source, "id", ctx, identity.external_id)
+    kind = _rendered(source, "type", ctx, identity.type)
+    return Identity(_bounded(external_id), kind)
+
+
+def _rendered(source: Source, key: str, ctx: RenderContext, default: str | None) -> str | None:
+    """The source's `id:`/`type:` template's value. Only a text or a number is one: a null,
+    an object or a list is none (a `{{ payload.id }}` of null must not make every such event
+    a duplicate of the first). A template that fails leaves the provider's value, and the
+    event is still stored (never lose it)."""
+    template: Template | None = getattr(source, key)
+    if template is None:
+        return default
     try:
-        if source.id is not None:
-            external_id = source.id.render(ctx).strip() or None
-        if source.type is not None:
-            kind = source.type.render(ctx).strip() or None
+        value = render_structure(template, ctx)
     except TemplateError as exc:
-        # The event is still stored (never lose it); it is just not deduplicated or typed.
-        log.warning("ingest.identify_failed", source=source.name, reason=exc.message)
-    return Identity(external_id, kind)
+        log.warning("ingest.identify_failed", source=source.name, key=key, reason=exc.message)
+        return default
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    return str(value).strip() or None
+
+
+def _bounded(external_id: str | None) -> str | None:
+    """Ids past `MAX_EXTERNAL_ID` bytes are kept as their SHA-256: they are an index key, and
+    PostgreSQL refuses index entries over ~2.7 kB (the event would get a 503 forever)."""
+    if external_id is None or len(external_id.encode()) <= MAX_EXTERNAL_ID:
+        return external_id
+    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
