@@ -108,6 +108,14 @@ class TestAllowIps:
         (error,) = info.value.errors
         assert error.key_path == "sources.s.allow_ips[0]" and message in error.problem
 
+    def test_an_empty_list_is_an_error_not_anyone(self) -> None:
+        """`allow_ips: []` (an empty variable, say) refuses to load instead of letting all in."""
+        text = json.dumps({"sources": {"s": {"verify": {"provider": "none"}, "allow_ips": []}}})
+        with pytest.raises(ConfigErrors) as info:
+            loads(text, file="t.yaml", environ={})
+        (error,) = info.value.errors
+        assert error.key_path == "sources.s.allow_ips" and "at least 1" in error.problem
+
 
 class TestStoredHeaders:
     async def test_shared_tokens_are_not_stored(self, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -36,7 +36,9 @@ class SourceModel(_Model):
     id: Template | None = None  # overrides the provider's event id (dedup key)
     type: Template | None = None  # overrides the provider's event type
     max_body_size: ByteSize | None = None
-    allow_ips: list[IpNetwork] | None = None  # only these callers; others get 403
+    # Only these callers; others get 403. An empty list (an empty ${VAR}, say) is an error,
+    # not "anyone": leave the key out to accept any caller.
+    allow_ips: Annotated[list[IpNetwork], Field(min_length=1)] | None = None
 
 
 class RouteModel(_Model):

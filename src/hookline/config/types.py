@@ -33,7 +33,10 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"expected a duration such as 10s, 5m or 1h, got {value!r}")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # inf, nan, or past timedelta's ~2.7 million years
+        raise ValueError(f"the duration {value!r} is too large") from None
 
 
 def parse_size(value: object) -> int:

@@ -29,6 +29,7 @@ from hookline.errors import (
     HooklineError,
     MalformedPayloadError,
     PayloadTooLargeError,
+    StoreError,
     TemplateError,
     UnknownSourceError,
     envelope,
@@ -113,6 +114,8 @@ class IngestHandler:
             result = await self._handle(name, scope, receive)
         except HooklineError as exc:
             status, payload = http_error(exc)
+            if isinstance(exc, StoreError):  # driver text and paths are for the log, not senders
+                payload = envelope(payload["error"]["code"], "storage is unavailable; retry later")
             body = orjson.dumps(payload)
             self._log.info("ingest.rejected", source=name, status=status, reason=exc.message)
             metrics.EVENTS_RECEIVED.labels(label, metrics.ingest_outcome(exc)).inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,8 +21,8 @@ def parse_payload(content_type: str | None, body: bytes) -> Any:
     kind = media_type(content_type)
     if kind == "application/json" or kind.endswith("+json"):
         try:
-            return orjson.loads(body) if body else None
-        except orjson.JSONDecodeError as exc:
+            return _json(body) if body else None
+        except ValueError as exc:
             raise MalformedPayloadError(f"malformed JSON body: {exc}") from None
     if kind == "application/x-www-form-urlencoded":
         try:
@@ -31,7 +32,16 @@ def parse_payload(content_type: str | None, body: bytes) -> Any:
         return dict(parse_qsl(text, keep_blank_values=True))
     if not kind and body[:1] in (b"{", b"["):
         try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
+            return _json(body)
+        except ValueError:
             pass
     return body.decode("utf-8", "replace")
+
+
+def _json(body: bytes) -> Any:
+    """orjson, or for what it refuses but JSON senders do send (a UTF-8 byte order mark, a
+    lone surrogate escape such as `\\ud83d`), the standard library's parser."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body.removeprefix(b"\xef\xbb\xbf"))

@@ -50,6 +50,8 @@ class TestParseDuration:
             ([10], "expected a duration such as 10s, 5m or 1h, got [10]"),  # a list
             (True, "expected a duration such as 10s, 5m or 1h"),  # YAML true is not 1 second
             (-5, "a duration cannot be negative"),  # negative number
+            ("99999999999999d", "the duration '99999999999999d' is too large"),  # overflow
+            (float("inf"), "the duration inf is too large"),
         ],
     )
     def test_invalid(self, value: object, message: str) -> None:

@@ -64,6 +64,12 @@ class TestJson:
         """An empty body declared as JSON is no payload rather than an error."""
         assert parse_payload("application/json", b"") is None
 
+    def test_what_json_senders_send_beyond_orjson_is_accepted(self) -> None:
+        """A UTF-8 byte order mark and a lone surrogate escape parse (a signed body is not
+        refused for what the standard library's parser accepts)."""
+        assert parse_payload("application/json", b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+        assert parse_payload("application/json", b'{"a": "\\ud83d"}') == {"a": "\ud83d"}
+
     @pytest.mark.parametrize(
         "body",
         [
