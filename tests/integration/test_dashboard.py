@@ -152,6 +152,34 @@ class TestCsrf:
             assert response.status_code == 403
 
 
+class TestHealthStrip:
+    async def test_the_last_error_is_shown_without_secrets(self, tmp_path, telegram):
+        """An error stored with a secret in it (by a worker that did not know it) reaches
+        the health strip masked."""
+        from hookline.models import AttemptOutcome, AttemptRecord, DeliveryStatus, utcnow
+        from tests.support.fake_telegram import DEFAULT_TOKEN
+
+        telegram.set_mode("blocked")
+        async with (
+            gateway(tmp_path, gateway_config(telegram.url)) as (client, runtime),
+            browser(client) as user,
+        ):
+            _, delivery_id = await dead_delivery(client, telegram)
+            leaked = AttemptRecord(utcnow(), 1.0, AttemptOutcome.DEAD,
+                                   error=f"refused: /bot{DEFAULT_TOKEN}/sendMessage")  # fmt: skip
+            await runtime.store.record_attempt(
+                delivery_id,
+                worker_id="another",
+                attempt=leaked,
+                status=DeliveryStatus.DEAD,
+                next_at=None,
+            )
+            await login(user)
+            for path in ("/ui/health", "/ui/events"):
+                page = (await user.get(path)).text
+                assert "refused: /bot***" in page and DEFAULT_TOKEN not in page, path
+
+
 class TestPages:
     async def test_replay_from_the_event_page(self, tmp_path, telegram):
         """Replaying a dead delivery from its event page queues it; it then succeeds."""

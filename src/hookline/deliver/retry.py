@@ -47,7 +47,10 @@ class RetryPolicy(BaseModel):
             self.max_backoff.total_seconds(),
         )
         jittered = base / 2 + (rng or random).uniform(0, base / 2)
-        if retry_after is not None:  # obeyed, within reason: a day, or max_backoff if longer
+        if retry_after is not None:
+            # Obeyed, within reason: never sooner than `backoff` (a `Retry-After: 0` or a date
+            # already past must not burn every attempt within a second), never later than a
+            # day, or max_backoff if longer.
             ceiling = max(self.max_backoff, RETRY_AFTER_CEILING)
-            return min(max(retry_after, timedelta(0)), ceiling)
+            return min(max(retry_after, self.backoff), ceiling)
         return timedelta(seconds=jittered)

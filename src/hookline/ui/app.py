@@ -13,7 +13,9 @@ browser sends one, must be this server's.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -30,6 +32,7 @@ from hookline.auth import SESSION_COOKIE, SESSION_SECONDS, Session, Sessions
 from hookline.bulk import BulkReplays
 from hookline.errors import HooklineError, TooManyAttemptsError, http_error
 from hookline.runtime import Runtime
+from hookline.store.base import QueueHealth
 from hookline.ui import filters
 
 R = TypeVar("R", bound=Response)
@@ -106,7 +109,7 @@ class Dashboard:
         self, request: Request, session: Session | None, name: str, *, status: int = 200, **ctx: Any
     ) -> HTMLResponse:
         now = self.runtime.clock()
-        health = await self.runtime.store.queue_health(now) if session is not None else None
+        health = await self._health(now) if session is not None else None
         context = {
             "request": request,
             "path": request.url.path,
@@ -121,8 +124,18 @@ class Dashboard:
 
     async def health_fragment(self, request: Request) -> Response:
         now = self.runtime.clock()
-        health = await self.runtime.store.queue_health(now)
+        health = await self._health(now)
         return secure(HTMLResponse(self.render("_health.html", health=health, now=now)))
+
+    async def _health(self, now: datetime) -> QueueHealth:
+        """The queue's health, its last error scrubbed of every secret this config knows
+        (it was stored by whichever worker failed, which may have known fewer)."""
+        health = await self.runtime.store.queue_health(now)
+        last = health.last_error
+        if last is None:
+            return health
+        error = self.runtime.redactor.text(last.error)
+        return dataclasses.replace(health, last_error=dataclasses.replace(last, error=error))
 
 
 async def read_form(request: Request) -> dict[str, str]:

@@ -170,17 +170,18 @@ class TestRetryAfter:
         ("attempt", "retry_after", "expected"),
         [
             (1, 30 * S, 30 * S),  # longer than the 5s backoff: obeyed
-            (5, S, S),  # shorter than the 80s backoff: obeyed exactly
+            (5, 10 * S, 10 * S),  # shorter than the 80s backoff of attempt 5: obeyed exactly
             (1, timedelta(hours=3), timedelta(hours=3)),  # beyond max_backoff: still obeyed
-            (1, timedelta(milliseconds=1500), timedelta(milliseconds=1500)),  # sub-second
-            (1, timedelta(0), timedelta(0)),  # "retry now"
-            (1, -5 * S, timedelta(0)),  # a date in the past: now, never negative
+            (1, timedelta(milliseconds=1500), 5 * S),  # sooner than `backoff`: backoff
+            (1, timedelta(0), 5 * S),  # "retry now" must not burn the attempts in a burst
+            (1, -5 * S, 5 * S),  # a date in the past: likewise
         ],
     )
     def test_retry_after_wins_exactly(
         self, attempt: int, retry_after: timedelta, expected: timedelta
     ) -> None:
-        """A provider's Retry-After sets the delay exactly, without jitter or cap."""
+        """A provider's Retry-After sets the delay exactly, without jitter, but never
+        sooner than the policy's `backoff` (nor later than a day)."""
         delay = DEFAULT.delay(attempt, retry_after=retry_after, rng=random.Random(1))
 
         assert delay == expected
@@ -229,7 +230,7 @@ class TestRetryAfterCeiling:
         assert policy.delay(1, retry_after=timedelta(days=9999)) == timedelta(days=1)
         long = RetryPolicy(max_attempts=5, max_backoff=timedelta(days=3))
         assert long.delay(1, retry_after=timedelta(days=9999)) == timedelta(days=3)
-        assert policy.delay(1, retry_after=timedelta(seconds=2)) == timedelta(seconds=2)
+        assert policy.delay(1, retry_after=timedelta(seconds=20)) == timedelta(seconds=20)
 
     def test_header_values_beyond_reason_do_not_overflow(self):
         """A Retry-After header of absurd size parses to a bounded duration."""
