@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from hookline.errors import StoreError
-from hookline.models import DeliveryStatus, utcnow
+from hookline.models import utcnow
 from hookline.store.base import migrations, open_store, sql_statements
 from tests.integration.test_store_contract import new_delivery, new_event
 from tests.support.postgres import fetch
@@ -249,15 +249,33 @@ class TestUpgrade:
         await store.aclose()
 
     async def test_pending_delivery_is_claimable_after_upgrade(self, backend, empty_database_url):
-        """A delivery owed before the upgrade is still due after it."""
+        """A delivery owed before the upgrade (written by the first schema) is still due
+        after it, from the start of its message."""
         await make_old(backend, empty_database_url)
+        sqlite = backend == "sqlite"
+        marks = ", ".join("?" if sqlite else f"${i}" for i in range(1, 10))
+        when: Any = utcnow() - timedelta(minutes=1)
+        when = int(when.timestamp() * 1000) if sqlite else when
+        headers: Any = b"{}" if sqlite else "{}"
+        await execute(
+            backend, empty_database_url,
+            "INSERT INTO events (id, source, external_id, type, received_at, content_type,"
+            f" headers, query, body) VALUES ({marks})",
+            "evt_old", "stripe", "ext-old", "t", when, None, headers, headers, b"{}",
+        )  # fmt: skip
+        await execute(
+            backend, empty_database_url,
+            "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
+            f" created_at, updated_at) VALUES ({marks})",
+            "dlv_old", "evt_old", "r", 0, "http", "pending", when, when, when,
+        )  # fmt: skip
         store = open_store(empty_database_url)
         await store.open(migrate=True)
         try:
-            await store.ingest(new_event("x"), [new_delivery()])
             (claimed,) = await store.claim_due(
                 worker_id="w", limit=5, lease=timedelta(seconds=30), now=utcnow()
             )
-            assert claimed.delivery.status == DeliveryStatus.IN_FLIGHT
+            assert (claimed.delivery.id, claimed.delivery.status) == ("dlv_old", "in_flight")
+            assert (claimed.event.id, claimed.series_attempt, claimed.progress) == ("evt_old", 1, 0)
         finally:
             await store.aclose()
