@@ -399,4 +399,4 @@ class TestHostileAnswers:
         assert delivery["attempts"] == 1
         assert delivery["history"][0]["status_code"] == 503
         next_at = datetime.fromisoformat(delivery["next_attempt_at"])
-        assert next_at <= utcnow() + timedelta(days=1, minutes=1)
+        assert utcnow() + timedelta(hours=23) <= next_at <= utcnow() + timedelta(days=1, minutes=1)
