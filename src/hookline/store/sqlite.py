@@ -322,7 +322,6 @@ _INSERT_DELIVERY_HEAD = (
     "INSERT INTO deliveries (id, event_id, route, action_index, action, status, due_at,"
     " last_error, created_at, updated_at)"
 )
-_INSERT_DELIVERY = f"{_INSERT_DELIVERY_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def insert_rows(conn: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
@@ -353,7 +352,7 @@ def _delivery_row(event_id: str, d: NewDelivery, now: int) -> tuple[Any, ...]:
 def _insert_deliveries(
     conn: sqlite3.Connection, event_id: str, deliveries: Sequence[NewDelivery], now: int
 ) -> None:
-    conn.executemany(_INSERT_DELIVERY, [_delivery_row(event_id, d, now) for d in deliveries])
+    insert_rows(conn, _INSERT_DELIVERY_HEAD, [_delivery_row(event_id, d, now) for d in deliveries])
 
 
 def _claim(
