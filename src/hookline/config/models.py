@@ -108,6 +108,8 @@ class ApiModel(_Model):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("the API token must be at least 16 characters")
+        if value is not None and value.get_secret_value() != value.get_secret_value().strip():
+            raise ValueError("the API token has leading or trailing whitespace; remove it")
         return value
 
 

@@ -32,9 +32,15 @@ _UNIX_SECONDS = re.compile(r"[0-9]{1,18}")  # bounded so int() and float math ca
 
 def _not_blank(value: SecretStr) -> SecretStr:
     # A blank secret usually means an unset ${ENV_VAR}; refusing it avoids a fail-open key.
-    if not value.get_secret_value().strip():
+    secret = value.get_secret_value()
+    if not secret.strip():
         raise ValueError("secret must not be empty")
+    if secret != secret.strip():  # would never match what a sender signs or sends
+        raise ValueError(TRIM_SECRET)
     return value
+
+
+TRIM_SECRET = "secret has leading or trailing whitespace (a newline from a file?); remove it"
 
 
 Secret = Annotated[SecretStr, AfterValidator(_not_blank)]

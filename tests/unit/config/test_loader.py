@@ -614,6 +614,14 @@ class TestApiToken:
         assert errors == ["x.yaml:2: api.token: the API token must be at least 16 characters"]
         assert "abc123" not in errors[0]
 
+    def test_token_with_a_trailing_newline_is_refused(self) -> None:
+        """A token whose digest could never match what clients send is refused, unrepeated."""
+        errors = _errors('api:\n  token: "0123456789abcdef\\n"\n')
+
+        assert errors == [
+            "x.yaml:2: api.token: the API token has leading or trailing whitespace; remove it"
+        ]
+
     def test_long_enough_token_is_kept_secret(self) -> None:
         """A 16-character token is accepted and held as a secret."""
         config = _load("api: {token: '${TOKEN}'}\n", {"TOKEN": "0123456789abcdef"})

@@ -106,3 +106,9 @@ class TestBearer:
         """A blank token is a config error."""
         with pytest.raises(ValidationError, match="must not be empty"):
             bearer.BearerConfig.model_validate({"provider": "bearer", "token": token})
+
+    @pytest.mark.parametrize("token", ["tok-123456\n", " tok-123456"])
+    def test_token_with_surrounding_whitespace(self, token: str) -> None:
+        """A token read from a file with its newline would never match: a config error."""
+        with pytest.raises(ValidationError, match="leading or trailing whitespace"):
+            bearer.BearerConfig.model_validate({"provider": "bearer", "token": token})
