@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -61,13 +62,13 @@ class WrongTokenLimiter:
 
     def wait(self, client: str | None) -> float:
         """Seconds `client` must wait before trying a token again (0: it may try now)."""
-        recent = self._recent(client or "")
+        recent = self._recent(_client_key(client))
         if len(recent) < self.limit:
             return 0.0
         return max(recent[0] + self.window - self._clock(), 0.0)
 
     def failed(self, client: str | None) -> None:
-        key = client or ""
+        key = _client_key(client)
         recent = self._recent(key)
         recent.append(self._clock())
         self._failures[key] = recent
@@ -88,7 +89,7 @@ class WrongTokenLimiter:
         return False
 
     def succeeded(self, client: str | None) -> None:
-        self._failures.pop(client or "", None)
+        self._failures.pop(_client_key(client), None)
 
     def _recent(self, key: str) -> deque[float]:
         recent = self._failures.get(key) or deque(maxlen=self.limit)
@@ -96,6 +97,20 @@ class WrongTokenLimiter:
         while recent and recent[0] <= horizon:
             recent.popleft()
         return recent
+
+
+def _client_key(client: str | None) -> str:
+    """Whom wrong tokens are counted against: the IPv4 address, or the IPv6 /64 (one
+    machine commonly holds a whole /64, and would otherwise guess from 2^64 addresses)."""
+    try:
+        address = ipaddress.ip_address(client or "")
+    except ValueError:
+        return client or ""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 caller
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:

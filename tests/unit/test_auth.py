@@ -99,3 +99,13 @@ class TestWrongTokenLimiter:
                 limiter.failed(address)
         assert limiter.wait("a") == 0.0  # forgotten
         assert limiter.wait("b") > 0 and limiter.wait("c") > 0
+
+    def test_an_ipv6_64_counts_as_one_client(self):
+        """Guesses from many addresses of one IPv6 /64 add up; another /64 is apart."""
+        limiter = self.make()
+        for host in ("2001:db8::1", "2001:db8::2", "2001:db8::ffff:1"):
+            limiter.failed(host)
+        assert limiter.wait("2001:db8::9") > 0
+        assert limiter.wait("2001:db8:0:1::1") == 0.0
+        limiter.failed("::ffff:10.0.0.1")  # an IPv4 caller on a dual-stack socket
+        assert limiter.wait("10.0.0.1") == 0.0 and len(limiter._failures["10.0.0.1"]) == 1

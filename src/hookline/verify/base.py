@@ -36,11 +36,8 @@ def _not_blank(value: SecretStr) -> SecretStr:
     if not secret.strip():
         raise ValueError("secret must not be empty")
     if secret != secret.strip():  # would never match what a sender signs or sends
-        raise ValueError(TRIM_SECRET)
+        raise ValueError("secret has leading or trailing whitespace (a newline from a file?)")
     return value
-
-
-TRIM_SECRET = "secret has leading or trailing whitespace (a newline from a file?); remove it"
 
 
 Secret = Annotated[SecretStr, AfterValidator(_not_blank)]
